@@ -1,0 +1,95 @@
+"""Engines for SQLite and PostgreSQL, with the schema migrated to head on first use."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from newscrawl.exceptions import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///newscrawl.db"
+ENV_VAR = "NEWSCRAWL_DATABASE_URL"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+_migrated: set[str] = set()
+_migrate_lock = Lock()
+
+
+def resolve_database_url(setting: str | None = None) -> str:
+    """The URL to use: an explicit setting, else the environment variable, else ``newscrawl.db``."""
+    return setting or os.environ.get(ENV_VAR) or DEFAULT_DATABASE_URL
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (people querying) work while a crawl writes; the busy
+    # timeout makes a concurrent writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_database_engine(url: str) -> Engine:
+    """An engine for ``url`` with newscrawl's per-backend connection settings (no I/O yet)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"invalid database URL {url!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        return create_engine(parsed, **kwargs)
+    except (ImportError, ArgumentError) as exc:
+        raise DatabaseUnavailable(f"cannot use database {safe_url(url)}: {exc}") from exc
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (a no-op when already there)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str) -> Engine:
+    """Connect to ``url`` and migrate it, or raise :class:`DatabaseUnavailable` saying why."""
+    engine = create_database_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        with _migrate_lock:
+            if url not in _migrated:
+                migrate(engine)
+                _migrated.add(url)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"cannot open database {safe_url(url)}: {reason}") from exc
+    return engine

@@ -1,0 +1,39 @@
+"""Typed drop reasons: each class name becomes an ``item_dropped_reasons_count/<Name>`` stat."""
+
+from scrapy.exceptions import DropItem
+
+
+class ArticleDropped(DropItem):
+    """Base class of every reason newscrawl drops an article."""
+
+
+class ExpiredArticle(ArticleDropped):
+    """The site replaced the article's body with an expiry notice."""
+
+
+class MissingField(ArticleDropped):
+    """A required field (url, title, body or published date) is absent."""
+
+
+class EmptyBody(ArticleDropped):
+    """Nothing of the body is left after boilerplate removal."""
+
+
+class UnparseableDate(ArticleDropped):
+    """The page gives a publication date that cannot be read."""
+
+
+class ImplausibleDate(ArticleDropped):
+    """The publication date lies in the future or before the earliest accepted year."""
+
+
+class DuplicateUrl(ArticleDropped):
+    """The canonical URL was already processed in this run."""
+
+
+class DuplicateContent(ArticleDropped):
+    """An article with the same title and body was already processed in this run."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached or migrated."""

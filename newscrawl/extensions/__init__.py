@@ -1,0 +1,1 @@
+"""Scrapy extensions: crawl bookkeeping that is not tied to one item."""

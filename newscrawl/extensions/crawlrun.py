@@ -1,0 +1,101 @@
+"""CrawlRunRecorder: one ``crawl_runs`` row per crawl, opened at start and completed at close."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from newscrawl.db.engine import open_database, resolve_database_url
+from newscrawl.db.models import CrawlRun
+
+logger = logging.getLogger(__name__)
+
+DROP_PREFIX = "item_dropped_reasons_count/"
+
+
+def summarize(stats: dict[str, Any]) -> dict[str, Any]:
+    """The counts a crawl run records, read from Scrapy's stats."""
+    dropped = {
+        key.removeprefix(DROP_PREFIX): int(value)
+        for key, value in stats.items()
+        if key.startswith(DROP_PREFIX)
+    }
+    return {
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "scraped": int(stats.get("item_scraped_count", 0)),
+        "dropped": int(stats.get("item_dropped_count", 0)),
+        "dropped_by_reason": dict(sorted(dropped.items())),
+        "inserted": int(stats.get("store/inserted", 0)),
+        "updated": int(stats.get("store/updated", 0)),
+        "unchanged": int(stats.get("store/unchanged", 0)),
+        "errors": int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0)),
+    }
+
+
+def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in sorted(stats.items())
+        if isinstance(value, (int, float, str, datetime))
+    }
+
+
+class CrawlRunRecorder:
+    """Records each crawl in ``crawl_runs``: spider, start, end, status and counts.
+
+    Settings: ``CRAWLRUN_ENABLED`` (default True), ``DATABASE_URL``.
+    Status is ``running`` while the crawl goes, then ``finished`` when Scrapy's
+    finish reason is ``finished`` and ``failed`` otherwise (shutdown, errors…).
+    """
+
+    def __init__(self, crawler: Crawler, database_url: str) -> None:
+        self.crawler = crawler
+        self.database_url = database_url
+        self.engine: Engine | None = None
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        if not crawler.settings.getbool("CRAWLRUN_ENABLED", True):
+            raise NotConfigured("CRAWLRUN_ENABLED is off")
+        ext = cls(crawler, resolve_database_url(crawler.settings.get("DATABASE_URL")))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.engine = open_database(self.database_url)
+        with Session(self.engine) as session, session.begin():
+            run = CrawlRun(
+                spider=spider.name,
+                started_at=datetime.now(timezone.utc),
+                status="running",
+                dropped_by_reason={},
+                stats={},
+            )
+            session.add(run)
+            session.flush()
+            self.run_id = run.id
+        self.crawler.stats.set_value("crawlrun/id", self.run_id)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.engine is None or self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        with Session(self.engine) as session, session.begin():
+            run = session.get(CrawlRun, self.run_id)
+            assert run is not None
+            for key, value in summarize(stats).items():
+                setattr(run, key, value)
+            run.finished_at = datetime.now(timezone.utc)
+            run.finish_reason = reason
+            run.status = "finished" if reason == "finished" else "failed"
+            run.stats = _jsonable(stats)
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Spiders: one small declarative class per site section, on a shared base."""

@@ -1,0 +1,252 @@
+"""SectionSpider: how any news section is crawled (listing -> links -> pagination -> article)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+
+from newscrawl.credits import parse_byline
+from newscrawl.extract.body import extract_paragraphs, generic_paragraphs
+from newscrawl.extract.metadata import Metadata, extract_metadata
+from newscrawl.items import Article
+from newscrawl.urls import canonicalize_url, is_http_url, url_path
+
+
+class SpiderArgumentError(ValueError):
+    """A ``-a name=value`` spider argument is invalid."""
+
+
+@dataclass(frozen=True)
+class ArticleSelectors:
+    """CSS selectors for a site's article template; ``None`` = the site has no such element."""
+
+    title: str | None = "h1"
+    body: str | None = "[itemprop=articleBody] p"
+    published: str | None = "time[datetime]::attr(datetime)"
+    modified: str | None = None
+    byline: str | None = None
+    dateline: str | None = None
+    comment_count: str | None = None
+    image: str | None = "figure img::attr(src)"
+
+
+_BYLINE = re.compile(r"^by\s+\S", re.IGNORECASE)
+_DIGITS = re.compile(r"\d[\d,]*")
+
+
+def _texts(node: Selector | Iterable[Selector]) -> list[str]:
+    """Stripped, non-empty descendant text nodes, script and style excluded."""
+    xpath = ".//text()[not(ancestor::script or ancestor::style)]"
+    nodes = [node] if isinstance(node, Selector) else list(node)
+    return [t.strip() for n in nodes for t in n.xpath(xpath).getall() if t.strip()]
+
+
+class SectionSpider(scrapy.Spider):
+    """Crawls one section of a news site; subclasses only declare site facts.
+
+    Spider arguments: ``start_url`` (crawl a mirror or another listing URL; the
+    allowed domain follows it) and ``max_pages`` (listing pages to walk).
+    Stats: ``newscrawl/links/seen``, ``newscrawl/links/offsection``,
+    ``newscrawl/listing_pages``, ``newscrawl/body_method/<method>``.
+    """
+
+    #: The section's first listing page on the real site.
+    start_url: ClassVar[str]
+    #: Section name stored with each article, e.g. ``politics``.
+    section: ClassVar[str]
+    #: Matches the percent-decoded path of an article in this section.
+    article_path: ClassVar[re.Pattern[str]]
+    #: Query parameter that selects a listing page (``?page=2``), or None.
+    page_param: ClassVar[str | None] = "page"
+    default_max_pages: ClassVar[int] = 3
+    #: Zone of dates the site prints without an offset.
+    timezone: ClassVar[str] = "UTC"
+    language: ClassVar[str | None] = "en"
+    selectors: ClassVar[ArticleSelectors] = ArticleSelectors()
+    #: Text that replaces the body of an article the site has withdrawn.
+    expired_markers: ClassVar[tuple[str, ...]] = ()
+    #: Site-name suffixes stripped from structured titles (" | Site").
+    title_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self, start_url: str | None = None, max_pages: str | int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        url = start_url or type(self).start_url
+        if not is_http_url(url):
+            raise SpiderArgumentError(f"start_url must be an http(s) URL, got {url!r}")
+        self.start_url = url
+        host = urlsplit(url).hostname or ""
+        self.allowed_domains = [host]
+        self.max_pages = self._positive_int("max_pages", max_pages, self.default_max_pages)
+
+    @staticmethod
+    def _positive_int(name: str, value: str | int | None, default: int) -> int:
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1:
+            raise SpiderArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
+        return number
+
+    # Listing pages -----------------------------------------------------------
+
+    def listing_url(self, page: int) -> str:
+        """URL of listing page ``page`` (1-based); page 1 is the start URL itself."""
+        if page == 1 or not self.page_param:
+            return self.start_url
+        parts = urlsplit(self.start_url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != self.page_param]
+        query.append((self.page_param, str(page)))
+        return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield scrapy.Request(self.listing_url(1), callback=self.parse_listing, cb_kwargs={"page": 1})
+
+    def is_article_url(self, url: str) -> bool:
+        """An http(s) URL on the start URL's host whose decoded path is an article of the section."""
+        if not is_http_url(url):
+            return False
+        host = (urlsplit(url).hostname or "").lower()
+        return host in self.allowed_domains and bool(self.article_path.fullmatch(url_path(url)))
+
+    def article_links(self, response: TextResponse) -> list[str]:
+        """Canonical article URLs linked from a listing page, de-duplicated, in page order."""
+        links: dict[str, None] = {}
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href.strip())
+            self.crawler.stats.inc_value("newscrawl/links/seen")
+            if not self.is_article_url(url):
+                self.crawler.stats.inc_value("newscrawl/links/offsection")
+                continue
+            links.setdefault(canonicalize_url(url), None)
+        return list(links)
+
+    def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
+        if not isinstance(response, TextResponse):
+            self.logger.warning("listing page %s is not text (%s)", response.url, type(response))
+            return
+        self.crawler.stats.inc_value("newscrawl/listing_pages")
+        links = self.article_links(response)
+        self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
+        for url in links:
+            yield scrapy.Request(url, callback=self.parse_article)
+        if links and page < self.max_pages and self.page_param:
+            yield scrapy.Request(
+                self.listing_url(page + 1), callback=self.parse_listing, cb_kwargs={"page": page + 1}
+            )
+
+    # Article pages -----------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[Article]:
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("newscrawl/article_not_text")
+            self.logger.warning("article %s is not text; skipped", response.url)
+            return
+        yield self.build_article(response)
+
+    def build_article(self, response: TextResponse) -> Article:
+        """An :class:`Article` from a page: structured metadata first, then selectors, then generic."""
+        sel = response.selector
+        meta = extract_metadata(sel, response.url)
+        provenance = dict(meta.provenance)
+        paragraphs, body_method = self.body_paragraphs(sel, meta)
+        self.crawler.stats.inc_value(f"newscrawl/body_method/{body_method}")
+        authors, paragraphs = self.authors(sel, meta, paragraphs)
+        body_text = "\n\n".join(paragraphs)
+        article = Article(
+            url=canonicalize_url(response.url),
+            source=self.name,
+            section=self.section,
+            title=self.title(sel, meta, provenance),
+            body=body_text or None,
+            summary=meta.description,
+            published_raw=self.first(meta.published_raw, sel, self.selectors.published, provenance, "published_raw"),
+            modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified, provenance, "modified_raw"),
+            authors=authors,
+            dateline=self.first(None, sel, self.selectors.dateline, provenance, "dateline"),
+            comment_count=self.comment_count(sel),
+            image_url=self.image_url(response, meta),
+            tags=list(meta.tags),
+            language=meta.language or self.language,
+            body_method=body_method,
+            provenance=provenance,
+            expired=any(marker in body_text for marker in self.expired_markers),
+        )
+        provenance["body"] = body_method
+        return article
+
+    def title(self, sel: Selector, meta: Metadata, provenance: dict[str, str]) -> str | None:
+        if meta.title:
+            title = meta.title
+            for suffix in self.title_suffixes:
+                title = title.removesuffix(suffix)
+            return title.strip()
+        return self.first(None, sel, self.selectors.title, provenance, "title")
+
+    def first(
+        self, structured: str | None, sel: Selector, css: str | None, provenance: dict[str, str], name: str
+    ) -> str | None:
+        """The structured value if any, else the joined text of the selector's first match."""
+        if structured:
+            return structured
+        if not css:
+            return None
+        if "::" not in css:
+            value = " ".join(_texts(sel.css(css)[:1]))
+        else:
+            value = (sel.css(css).get() or "").strip()
+        if value:
+            provenance[name] = "selectors"
+            return value
+        return None
+
+    def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
+        """Body paragraphs and the method that found them: structured, selectors or generic."""
+        if meta.body and "\n" in meta.body.strip():
+            return [p.strip() for p in meta.body.splitlines() if p.strip()], "structured"
+        if self.selectors.body:
+            paragraphs = extract_paragraphs(sel, self.selectors.body)
+            if paragraphs:
+                return paragraphs, "selectors"
+        if meta.body:
+            return [meta.body.strip()], "structured"
+        return generic_paragraphs(sel), "generic"
+
+    def authors(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str]]:
+        """Author names, and the paragraphs without a leading ``By …`` byline."""
+        if paragraphs and _BYLINE.match(paragraphs[0]) and len(paragraphs[0]) < 120:
+            byline_names = parse_byline(paragraphs[0])
+            if byline_names:
+                paragraphs = paragraphs[1:]
+                return list(meta.authors) or byline_names, paragraphs
+        if meta.authors:
+            return list(meta.authors), paragraphs
+        if self.selectors.byline:
+            for node in sel.css(self.selectors.byline):
+                names = parse_byline(" ".join(_texts(node)))
+                if names:
+                    return names, paragraphs
+        return [], paragraphs
+
+    def comment_count(self, sel: Selector) -> int | None:
+        if not self.selectors.comment_count:
+            return None
+        match = _DIGITS.search(sel.css(self.selectors.comment_count).get() or "")
+        return int(match.group().replace(",", "")) if match else None
+
+    def image_url(self, response: TextResponse, meta: Metadata) -> str | None:
+        if meta.image_url:
+            return meta.image_url
+        src = response.css(self.selectors.image).get() if self.selectors.image else None
+        return response.urljoin(src.strip()) if src and src.strip() else None

@@ -1,0 +1,32 @@
+"""Japan Today's politics section (https://japantoday.com/category/politics)."""
+
+import re
+
+from newscrawl.spiders.base import ArticleSelectors, SectionSpider
+
+
+class JapanTodaySpider(SectionSpider):
+    """Discovery: the section listing, ``?page=N`` pagination (about 10 articles a page).
+
+    Facts from notes/japantoday.md: relative links, sidebars into other
+    categories, dates printed as ``YYYY-MM-DD HH:MM`` in Japan time,
+    ``/category/special-promotion/…`` is sponsored (never matches the pattern).
+    """
+
+    name = "japantoday"
+    start_url = "https://japantoday.com/category/politics"
+    section = "politics"
+    article_path = re.compile(r"/category/politics/[^/]+")
+    timezone = "Asia/Tokyo"
+    language = "en"
+    selectors = ArticleSelectors(
+        title="h1",
+        body="[itemprop=articleBody] p",
+        published="time[datetime]::attr(datetime)",
+        byline=".byline, .author",
+        dateline=".dateline",
+        comment_count="[itemprop=commentCount]::text",
+        image="figure img::attr(src)",
+    )
+    expired_markers = ("The requested article has expired",)
+    title_suffixes = (" - Japan Today", " | Japan Today")
