@@ -12,6 +12,8 @@ from newscrawl.db.engine import resolve_database_url
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
+# Our `crawl` checks arguments and the database before the first request.
+COMMANDS_MODULE = "newscrawl.commands"
 
 # --- Identity and politeness -------------------------------------------------
 # An honest User-Agent with a contact URL; operators should point it at their own page.

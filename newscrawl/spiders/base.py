@@ -79,13 +79,19 @@ class SectionSpider(scrapy.Spider):
         self, start_url: str | None = None, max_pages: str | int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        url = start_url or type(self).start_url
+        self.start_url, self.max_pages = self.check_arguments(start_url, max_pages)
+        # The allowed domain follows the start URL, so a mirror is crawled like the site.
+        self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
+
+    @classmethod
+    def check_arguments(
+        cls, start_url: str | None = None, max_pages: str | int | None = None, **kwargs: Any
+    ) -> tuple[str, int]:
+        """Validated ``(start_url, max_pages)``; raises :class:`SpiderArgumentError` saying why."""
+        url = start_url or cls.start_url
         if not is_http_url(url):
             raise SpiderArgumentError(f"start_url must be an http(s) URL, got {url!r}")
-        self.start_url = url
-        host = urlsplit(url).hostname or ""
-        self.allowed_domains = [host]
-        self.max_pages = self._positive_int("max_pages", max_pages, self.default_max_pages)
+        return url, cls._positive_int("max_pages", max_pages, cls.default_max_pages)
 
     @staticmethod
     def _positive_int(name: str, value: str | int | None, default: int) -> int:

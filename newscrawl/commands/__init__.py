@@ -1,0 +1,1 @@
+"""Scrapy commands that newscrawl overrides (``COMMANDS_MODULE``)."""
