@@ -1,0 +1,61 @@
+"""The ``newscrawl`` command: one sub-command per user task (crawl, query, export…)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+#: Exit codes shared by every sub-command (documented in the README).
+EXIT_OK = 0
+EXIT_FAILURE = 1  # a crawl or health check failed
+EXIT_USAGE = 2  # bad arguments or input
+EXIT_DATABASE = 3  # the database cannot be opened
+EXIT_LOCKED = 4  # another crawl holds the lock
+EXIT_NO_RESULTS = 5  # a query matched nothing (only where documented)
+
+#: Modules that add sub-commands: each has ``register(subparsers) -> None``;
+#: a sub-parser sets ``func(args) -> int``.
+COMMAND_MODULES: tuple[str, ...] = ("newscrawl.cli.crawl", "newscrawl.cli.query")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exits with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="newscrawl", description="Crawl news sites' politics sections and query the archive."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CommandError as exc:
+        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `newscrawl export - | head` closes the pipe early: not an error.
+        return EXIT_OK
