@@ -77,7 +77,7 @@ class CleanPipeline:
         for kind in kinds:
             self.stats.inc_value(f"clean/boilerplate/{kind}")
         paragraphs, credit_lines = split_credit_lines(paragraphs)
-        credit_lines = list(adapter.get("credit_lines") or []) + credit_lines
+        credit_lines = list(dict.fromkeys([*(adapter.get("credit_lines") or []), *credit_lines]))
         self.stats.inc_value("clean/credit_lines", len(credit_lines))
         if paragraphs:
             dateline, agency, rest = split_dateline(paragraphs[0])

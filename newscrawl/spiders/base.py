@@ -35,10 +35,13 @@ class ArticleSelectors:
     dateline: str | None = None
     comment_count: str | None = None
     image: str | None = "figure img::attr(src)"
+    #: Elements outside the body that may hold copyright lines (only ``©…`` texts are kept).
+    credit: str | None = None
 
 
 _BYLINE = re.compile(r"^by\s+\S", re.IGNORECASE)
 _DIGITS = re.compile(r"\d[\d,]*")
+_COPYRIGHT = re.compile(r"^(©|\(c\)|copyright\b)", re.IGNORECASE)
 
 
 def _texts(node: Selector | Iterable[Selector]) -> list[str]:
@@ -181,6 +184,7 @@ class SectionSpider(scrapy.Spider):
             modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified, provenance, "modified_raw"),
             authors=authors,
             dateline=self.first(None, sel, self.selectors.dateline, provenance, "dateline"),
+            credit_lines=self.credit_lines(sel),
             comment_count=self.comment_count(sel),
             image_url=self.image_url(response, meta),
             tags=list(meta.tags),
@@ -244,6 +248,13 @@ class SectionSpider(scrapy.Spider):
                 if names:
                     return names, paragraphs
         return [], paragraphs
+
+    def credit_lines(self, sel: Selector) -> list[str]:
+        """Copyright lines (``© KYODO``) around and inside the article body, in page order."""
+        # The body's own lines count too: a JSON-LD articleBody usually omits them.
+        css = ", ".join(filter(None, (self.selectors.credit, self.selectors.body)))
+        texts = (" ".join(_texts(node)) for node in sel.css(css)) if css else ()
+        return list(dict.fromkeys(t for t in texts if _COPYRIGHT.match(t)))
 
     def comment_count(self, sel: Selector) -> int | None:
         if not self.selectors.comment_count:

@@ -27,6 +27,8 @@ class JapanTodaySpider(SectionSpider):
         dateline=".dateline",
         comment_count="[itemprop=commentCount]::text",
         image="figure img::attr(src)",
+        # "©2021 GPlusMedia Inc." follows the body; wire credits sit inside it.
+        credit="[itemprop=articleBody] ~ p",
     )
     expired_markers = ("The requested article has expired",)
     title_suffixes = (" - Japan Today", " | Japan Today")

@@ -1,0 +1,175 @@
+"""Credits, datelines and bylines: who supplied an article and where it was filed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from newscrawl.text import normalize_text
+
+SITE_CREDIT = "Japan Today"
+
+# Canonical agency name -> aliases. Upper-case acronyms are matched case-sensitively so that
+# "AP" cannot fire on "Japan", "APEC" or "ap" in a URL; full names are case-insensitive.
+_WIRES: dict[str, tuple[str, str | None]] = {
+    "Reuters": (r"reuters", None),
+    "AP": (r"(?:the )?associated press", r"AP"),
+    "AFP": (r"agence france[- ]presse", r"AFP"),
+    "Kyodo": (r"kyodo(?: news)?", None),
+    "Jiji": (r"jiji(?: press)?", None),
+    "Bloomberg": (r"bloomberg(?: news)?", None),
+    "Yonhap": (r"yonhap(?: news agency)?", None),
+    "CNA": (r"central news agency", r"CNA"),
+    "Xinhua": (r"xinhua(?: news agency)?", None),
+    "dpa": (r"deutsche presse-agentur|dpa", None),
+    "EFE": (r"agencia efe", r"EFE"),
+    "ANSA": (r"agenzia nazionale stampa associata", r"ANSA"),
+}
+_SITE_RE = re.compile(r"\b(?:japan ?today|gplusmedia)\b", re.IGNORECASE)
+
+
+def _alias_re(name: str, *, whole: bool) -> re.Pattern[str]:
+    """Compile the aliases of one wire, either to search inside text or to match it whole."""
+    words, acronym = _WIRES[name]
+    parts = [f"(?i:{words})"] + ([acronym] if acronym else [])
+    body = "|".join(parts)
+    return re.compile(f"(?:{body})" if whole else rf"\b(?:{body})\b")
+
+
+_WIRE_SEARCH = {name: _alias_re(name, whole=False) for name in _WIRES}
+_WIRE_WHOLE = {name: _alias_re(name, whole=True) for name in _WIRES}
+
+# After the word "Copyright" a notice goes on with a symbol, a year or a capitalised holder.
+_COPYRIGHT_START = re.compile(r"(?:©|\([cC]\)|(?i:copyright)\s+(?:©|\([cC]\)|\d{4}|[A-Z]))")
+_MAX_CREDIT_LEN = 300  # the AP notice, the longest seen, is ~150 characters
+
+# What surrounds the holder's name in a copyright notice.
+_NOTICE_NOISE = re.compile(
+    r"©|\(c\)|\bcopyright\b|\b\d{4}(?:\s*[-–]\s*\d{4})?\b|\ball rights reserved\b.*$",
+    re.IGNORECASE,
+)
+
+
+def is_credit_line(paragraph: str) -> bool:
+    """Tell whether a paragraph is a copyright notice ("©…", "(c)…", "Copyright 2021…")."""
+    text = normalize_text(paragraph)
+    # Length is the guard against a prose paragraph that happens to open with "©".
+    return len(text) <= _MAX_CREDIT_LEN and _COPYRIGHT_START.match(text) is not None
+
+
+def split_credit_lines(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Remove the trailing copyright paragraphs; return (remaining, removed in order)."""
+    end = len(paragraphs)
+    while end and is_credit_line(paragraphs[end - 1]):
+        end -= 1
+    return list(paragraphs[:end]), list(paragraphs[end:])
+
+
+def _find_wire(text: str) -> str | None:
+    """Return the wire mentioned first in ``text``, if any."""
+    hits = [(m.start(), name) for name, rx in _WIRE_SEARCH.items() if (m := rx.search(text))]
+    return min(hits)[1] if hits else None
+
+
+def normalize_credit(text: str) -> str | None:
+    """Map a credit, copyright notice or byline to one canonical source name, or None."""
+    text = normalize_text(text)
+    if not text:
+        return None
+    wire = _find_wire(text)
+    if wire is not None:
+        return wire
+    if _SITE_RE.search(text):
+        return SITE_CREDIT
+    if not is_credit_line(text):
+        return None
+    holder = _NOTICE_NOISE.sub(" ", text)
+    holder = normalize_text(holder).strip(" .,;:-–—")
+    return holder or None
+
+
+def pick_credit(lines: Sequence[str]) -> str | None:
+    """Choose the source of an article from its credit lines.
+
+    A wire wins (the first in order), then any other named holder, then the site itself:
+    "©2021 GPlusMedia Inc." ends every Japan Today page whoever wrote the story.
+    """
+    names = [n for n in map(normalize_credit, lines) if n is not None]
+    for preferred in (lambda n: n in _WIRES, lambda n: n != SITE_CREDIT, lambda n: True):
+        for name in names:
+            if preferred(name):
+                return name
+    return None
+
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_CITY_WORD = rf"[{_UPPER}][{_UPPER}.']*(?:-[{_UPPER}][{_UPPER}.']*)*"
+_DATELINE = re.compile(
+    rf"(?P<city>{_CITY_WORD}(?:,? {_CITY_WORD})*)"
+    r"(?:, (?P<region>[A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)*))?"
+    r"(?: ?\((?P<agency>[^()]{1,40})\))?"
+    # A lone hyphen must stand between spaces, else "COVID-19 cases…" would be a dateline.
+    r"(?: ?(?:—|–|--) ?| - )"
+    # Datelines open a sentence; "NATO — the alliance…" continues one.
+    r"(?P<rest>[\"“‘'(\d" + _UPPER + r"].*)"
+)
+_MAX_PLACE_LEN = 40
+
+
+def split_dateline(paragraph: str) -> tuple[str | None, str | None, str]:
+    """Split "CITY[, Region] [(AGENCY)] — text" into (city, agency, text).
+
+    No dateline gives (None, None, paragraph). The agency is canonicalised with
+    ``normalize_credit`` (None when absent or unknown).
+    """
+    text = normalize_text(paragraph)
+    m = _DATELINE.fullmatch(text)
+    if m is None:
+        return None, None, paragraph
+    place = m.group("city") + (m.group("region") or "")
+    if len(place) > _MAX_PLACE_LEN:
+        return None, None, paragraph
+    agency = normalize_credit(m.group("agency")) if m.group("agency") else None
+    return m.group("city"), agency, m.group("rest")
+
+
+_BY = re.compile(r"by\s+(?P<names>.+)", re.IGNORECASE)
+_NAME_SEP = re.compile(r"\s*(?:,\s*and\s+|,|\s+and\s+|\s*&\s*)\s*", re.IGNORECASE)
+_NAME_PARTICLES = {
+    "al", "bin", "da", "de", "del", "der", "di", "dos", "du", "la", "le", "van", "von",
+}
+_MAX_NAME_WORDS = 5
+
+
+def _is_agency(part: str) -> bool:
+    """Tell whether a byline part is just an agency or the site ("Associated Press")."""
+    return any(rx.fullmatch(part) for rx in _WIRE_WHOLE.values()) or bool(
+        _SITE_RE.fullmatch(part)
+    )
+
+
+def _looks_like_name(part: str) -> bool:
+    """Tell whether ``part`` reads as a person's name: a few capitalised words."""
+    words = part.split()
+    return 0 < len(words) <= _MAX_NAME_WORDS and all(
+        w[0].isupper() or w in _NAME_PARTICLES for w in words
+    )
+
+
+def parse_byline(text: str) -> list[str]:
+    """Return the author names of a "By A, B and C" byline; [] when it is not one.
+
+    Agencies named in the byline ("By A | AP", "By A, Associated Press") are dropped;
+    "Reuters Staff" is kept because it is the credit Reuters gives its own desk.
+    """
+    text = normalize_text(text)
+    m = _BY.fullmatch(text)
+    if m is None:
+        return []
+    names_part = m.group("names").split("|")[0]
+    parts = [p.strip(" .") for p in _NAME_SEP.split(names_part)]
+    names = [p for p in parts if p and not _is_agency(p)]
+    # "By Monday, the ministry said…" is prose: one non-name part disqualifies the line.
+    if not names or not all(_looks_like_name(p) for p in names):
+        return []
+    return names

@@ -1,0 +1,194 @@
+"""Article body paragraphs: by a site's CSS selector, or by a generic text-density heuristic."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+
+import parsel
+from lxml import etree
+
+# Their text is never reader-visible prose, wherever they sit.
+NON_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
+# Text inside them still flows with its neighbours ("<p>a<br>b</p>" is "a b", not "ab").
+BREAKING_TAGS = frozenset({"br", "p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+CHROME_TAGS = NON_TEXT_TAGS | {
+    "nav", "header", "footer", "aside", "figure", "figcaption", "iframe", "svg", "button", "select", "textarea",
+}
+CONTAINER_TAGS = frozenset({"article", "main", "div", "section", "body"})
+# Never dropped for their class/id: pages put "has-sidebar"-like classes on the article wrapper itself.
+PROTECTED_TAGS = frozenset({"html", "body", "article", "main"})
+BOILERPLATE_RE = re.compile(
+    r"(?:^|[-_\s])(comments?|sidebar|share|sharing|social|related|promo\w*|advert\w*|ads?|newsletter|footer|nav"
+    r"|navigation|menu|login|cookies?|consent|subscribe|subscription|popup|modal|breadcrumbs?|widget|banner"
+    r"|sponsor\w*|outbrain|taboola|recommend\w*|most-?popular|trending|caption|paywall)(?=$|[-_\s])",
+    re.I,
+)
+MAX_LINK_DENSITY = 0.5
+# A boilerplate-named element is a layout frame, not boilerplate, when it holds this share of the prose.
+FRAME_SHARE = 0.8
+SHORT_PARAGRAPH = 25
+SENTENCE_END = tuple(".!?…:;\"'”’)»。！？」』")
+_WS_RE = re.compile(r"\s+")
+
+
+def _tag(element: etree._Element) -> str | None:
+    return element.tag.lower() if isinstance(element.tag, str) else None  # None: comment, PI
+
+
+def element_text(element: etree._Element) -> str:
+    """All descendant text of ``element`` except script/style/noscript/template, whitespace-normalised."""
+    if any(_tag(a) in NON_TEXT_TAGS for a in element.iterancestors()):
+        return ""
+    parts: list[str] = []
+    hidden = 0  # depth inside a skipped subtree; iterative because libxml2 nests 2,000+ levels deep
+    for event, node in etree.iterwalk(element, events=("start", "end", "comment", "pi")):
+        tag = _tag(node)
+        if event in ("comment", "pi"):  # reported once, never as start/end: only the tail counts
+            parts.append("" if hidden else node.tail or "")
+            continue
+        if event == "start":
+            if hidden or tag is None or tag in NON_TEXT_TAGS:
+                hidden += 1
+            else:
+                parts.append(" " if tag in BREAKING_TAGS else "")
+                parts.append(node.text or "")
+            continue
+        if hidden:
+            hidden -= 1
+        elif tag in BREAKING_TAGS:
+            parts.append(" ")
+        if not hidden and node is not element:
+            parts.append(node.tail or "")  # a skipped node's tail still belongs to its parent
+    return _WS_RE.sub(" ", "".join(parts)).strip()
+
+
+def extract_paragraphs(selector: parsel.Selector, css: str) -> list[str]:
+    """Text of each element matched by ``css``, in document order; empty ones dropped."""
+    texts = (
+        element_text(match.root) if isinstance(match.root, etree._Element) else _WS_RE.sub(" ", str(match.root)).strip()
+        for match in selector.css(css)
+    )
+    return [text for text in texts if text]
+
+
+# ---------------------------------------------------------------- generic extractor
+
+
+def _drop(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:  # keep the text that follows the dropped element
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _is_chrome_tag(element: etree._Element) -> bool:
+    tag = element.tag.lower()
+    if tag == "form":
+        # ASP.NET-style pages wrap the whole page in one <form>; only forms without prose are chrome.
+        return not element.xpath(".//p")
+    return tag in CHROME_TAGS
+
+
+def _boilerplate_words(element: etree._Element) -> frozenset[str]:
+    if element.tag.lower() in PROTECTED_TAGS or element.get("itemprop") == "articleBody":
+        return frozenset()
+    marker = f"{element.get('class', '')} {element.get('id', '')}"
+    return frozenset(word.lower() for word in BOILERPLATE_RE.findall(marker))
+
+
+def _prose_length(element: etree._Element) -> int:
+    return sum(len(element_text(p)) for p in element.iter("p"))
+
+
+def _strip_chrome(root: etree._Element) -> None:
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or _is_chrome_tag(element):
+            _drop(element)  # comments too: their text must not reach the paragraphs
+    total = _prose_length(root)
+    # Layout frames get names like "container vertical-ad-con" or "sidebar-grid": an element holding
+    # nearly all of the page's prose is the article's frame whatever its class says, and its parts
+    # ("sidebar-grid__content") reuse its word without being boilerplate either.
+    stack: list[tuple[etree._Element, frozenset[str]]] = [(root, frozenset())]
+    while stack:
+        element, frame_words = stack.pop()
+        for child in list(element):
+            words = _boilerplate_words(child)
+            if words - frame_words:
+                if _prose_length(child) < FRAME_SHARE * total:
+                    _drop(child)
+                    continue
+                frame_words = frame_words | words
+            stack.append((child, frame_words))
+
+
+def _link_density(paragraph: etree._Element, text: str) -> float:
+    linked = sum(len(element_text(a)) for a in paragraph.iter("a"))
+    return linked / len(text)
+
+
+def _prose_children(container: etree._Element) -> Iterator[str]:
+    for child in container:
+        if _tag(child) == "p":
+            text = element_text(child)
+            if text and _link_density(child, text) <= MAX_LINK_DENSITY:
+                yield text
+
+
+def generic_paragraphs(selector: parsel.Selector) -> list[str]:
+    """Paragraphs of the page's main text block, found without any site-specific knowledge.
+
+    On a copy of the tree: chrome tags go (script/style/nav/header/footer/aside/figure, forms
+    without prose), then elements whose class/id says comment, sidebar, share, related, promo,
+    advert, newsletter, cookie... unless they hold nearly all the prose (layout frames named
+    "sidebar-grid" or "vertical-ad-con"). The article/main/div/section/body whose *direct* <p>
+    children carry the most text wins, a paragraph counting only if at most half of its text is
+    link text; same-class containers under the winner's grandparent (a body cut into chunks
+    between ads) are read too, in document order. Paragraphs under 25 characters not ending like
+    a sentence (bylines, "Advertisement") are dropped unless nothing else is left; short "©"
+    lines stay, for the credit.
+
+    Known limits: only <p> is prose, so subheadings, lists, tables, <div>-only or
+    <br>-separated text are lost; a body with one wrapper per paragraph, or chunks with differing
+    classes, yields only the best chunk; bylines/datelines of 25+ characters stay in; boilerplate
+    is recognised by English class/id words only; a comment thread or teaser list rendered as
+    plain <p>s longer than the article can outscore it; same-class chunking can pull in an
+    unrelated block that reuses a generic grid class near the body.
+    """
+    if not isinstance(selector.root, etree._Element):
+        return []
+    root = copy.deepcopy(selector.root)
+    _strip_chrome(root)
+    best: etree._Element | None = None
+    best_score = 0
+    for container in root.iter():
+        if _tag(container) not in CONTAINER_TAGS:
+            continue
+        score = sum(len(p) for p in _prose_children(container))
+        if score > best_score:  # strict: ties go to the first container in document order
+            best, best_score = container, score
+    if best is None:
+        return []
+    paragraphs = [p for part in _body_parts(best) for p in _prose_children(part)]
+    # Copyright lines ("© KYODO") are short but carry the credit the cleaner extracts.
+    sentences = [
+        p for p in paragraphs
+        if len(p) >= SHORT_PARAGRAPH or p.endswith(SENTENCE_END) or p.startswith("©")
+    ]
+    return sentences or paragraphs
+
+
+def _body_parts(best: etree._Element) -> list[etree._Element]:
+    """``best`` plus its same-class cousins: templates that cut the body into chunks between ads."""
+    frame = best.getparent()
+    frame = frame.getparent() if frame is not None and frame.getparent() is not None else frame
+    if not best.get("class") or frame is None:
+        return [best]
+    return [part for part in frame.iter(best.tag) if part.get("class") == best.get("class")]

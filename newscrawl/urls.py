@@ -1,0 +1,90 @@
+"""Canonical article URLs, so one article reached through many URL spellings is stored once."""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 3986 pchar minus "/" (handled by splitting): a decoded apostrophe stays raw, a curly
+# quote becomes %E2%80%99, so every spelling of a path re-encodes to one string.
+_PATH_SAFE = "-._~!$&'()*+,;=:@"
+_TRACKING_PARAMS = {"fbclid", "gclid"}
+
+
+def _netloc(split: SplitResult) -> str:
+    """Return the lower-cased host with user info and any non-default port."""
+    host = split.hostname or ""
+    if ":" in host:  # an IPv6 literal lost its brackets in .hostname
+        host = f"[{host}]"
+    try:
+        port = split.port
+    except ValueError:  # a non-numeric port: keep what was written rather than fail
+        return split.netloc.lower()
+    userinfo = split.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    if port is not None and port != _DEFAULT_PORTS.get(split.scheme.lower()):
+        netloc += f":{port}"
+    return netloc
+
+
+def _canonical_path(path: str) -> str:
+    """Percent-decode the path (UTF-8) and re-encode it one way; "" becomes "/"."""
+    # Segment by segment, so an encoded "%2F" inside a segment is not turned into a separator.
+    segments = (
+        quote(unquote(segment, errors="surrogateescape"), safe=_PATH_SAFE, errors="surrogateescape")
+        for segment in path.split("/")
+    )
+    return "/".join(segments) or "/"
+
+
+def _canonical_query(query: str) -> str:
+    """Sort the query's parameters and drop the tracking ones."""
+    params = [
+        (key, value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if not key.lower().startswith("utm_") and key.lower() not in _TRACKING_PARAMS
+    ]
+    return urlencode(sorted(params))
+
+
+def canonicalize_url(url: str, keep_query: bool = False) -> str:
+    """Return the canonical form of ``url``: no fragment, no query unless ``keep_query``."""
+    split = urlsplit(url.strip())
+    return urlunsplit(
+        (
+            split.scheme.lower(),
+            _netloc(split),
+            _canonical_path(split.path),
+            _canonical_query(split.query) if keep_query else "",
+            "",
+        )
+    )
+
+
+def is_http_url(url: str) -> bool:
+    """Tell whether ``url`` is an absolute http(s) URL with a host."""
+    try:
+        split = urlsplit(url.strip())
+        return split.scheme.lower() in _DEFAULT_PORTS and bool(split.hostname)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+
+
+def url_path(url: str) -> str:
+    """Return the percent-decoded path of ``url`` ("/" when empty)."""
+    return unquote(urlsplit(url.strip()).path) or "/"
+
+
+def _host(value: str) -> str:
+    """Return the bare lower-case host of a host[:port] string, without a trailing dot."""
+    return (urlsplit(f"//{value.strip()}").hostname or "").rstrip(".")
+
+
+def same_site(url: str, host: str) -> bool:
+    """Tell whether ``url`` is on ``host`` or one of its subdomains (port ignored)."""
+    try:
+        url_host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+        site = _host(host)
+    except ValueError:
+        return False
+    return bool(site) and (url_host == site or url_host.endswith("." + site))
