@@ -56,8 +56,16 @@ ITEM_PIPELINES = {
     "newscrawl.pipelines.StorePipeline": 400,
 }
 EXTENSIONS = {
+    # The health monitor must close before the recorder, which stores its verdict.
+    "newscrawl.extensions.health.HealthMonitor": 400,
     "newscrawl.extensions.crawlrun.CrawlRunRecorder": 500,
 }
+# The articles table is the seen-state: known articles are not fetched again.
+SPIDER_MIDDLEWARES = {
+    "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
+}
+INCREMENTAL_REFRESH_HOURS = 48
+INCREMENTAL_STOP_AFTER_KNOWN = 5
 
 # --- Database ----------------------------------------------------------------
 # Any SQLAlchemy URL; SQLite file newscrawl.db in the working directory by default.

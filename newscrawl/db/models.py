@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -120,7 +121,11 @@ class ArticleRevision(Base):
 
 
 class CrawlRun(Base):
-    """One crawl of one spider: when, how it ended, and what it did."""
+    """One crawl of one spider: when, how it ended, what it did, and whether it looked healthy.
+
+    ``status``: ``running``, then ``finished`` (healthy), ``unhealthy`` (finished but a
+    health check failed; see ``health``) or ``failed`` (ended early).
+    """
 
     __tablename__ = "crawl_runs"
 
@@ -138,4 +143,10 @@ class CrawlRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    links_seen: Mapped[int] = mapped_column(Integer, default=0)
+    links_new: Mapped[int] = mapped_column(Integer, default=0)
+    links_refreshed: Mapped[int] = mapped_column(Integer, default=0)
+    links_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    healthy: Mapped[bool | None] = mapped_column(Boolean)
+    health: Mapped[list[str]] = mapped_column(JSON, default=list)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

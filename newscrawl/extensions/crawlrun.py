@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import CrawlRun
+from newscrawl.extensions.health import PROBLEMS_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,19 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "updated": int(stats.get("store/updated", 0)),
         "unchanged": int(stats.get("store/unchanged", 0)),
         "errors": int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0)),
+        "links_seen": int(stats.get("newscrawl/links/articles", 0)),
+        "links_new": int(stats.get("incremental/new", 0)),
+        "links_refreshed": int(stats.get("incremental/refreshed", 0)),
+        "links_skipped": int(stats.get("incremental/skipped_known", 0))
+        + int(stats.get("incremental/skipped_old", 0)),
     }
+
+
+def run_status(finish_reason: str, problems: list[str]) -> str:
+    """``finished``, ``unhealthy`` (finished, but a health check failed) or ``failed``."""
+    if finish_reason != "finished":
+        return "failed"
+    return "unhealthy" if problems else "finished"
 
 
 def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
@@ -51,8 +64,9 @@ class CrawlRunRecorder:
     """Records each crawl in ``crawl_runs``: spider, start, end, status and counts.
 
     Settings: ``CRAWLRUN_ENABLED`` (default True), ``DATABASE_URL``.
-    Status is ``running`` while the crawl goes, then ``finished`` when Scrapy's
-    finish reason is ``finished`` and ``failed`` otherwise (shutdown, errors…).
+    Status is ``running`` while the crawl goes, then ``finished``, ``unhealthy``
+    (the :class:`~newscrawl.extensions.health.HealthMonitor`, which must run first,
+    found problems) or ``failed`` (Scrapy's finish reason is not ``finished``).
     """
 
     def __init__(self, crawler: Crawler, database_url: str) -> None:
@@ -96,6 +110,9 @@ class CrawlRunRecorder:
                 setattr(run, key, value)
             run.finished_at = datetime.now(timezone.utc)
             run.finish_reason = reason
-            run.status = "finished" if reason == "finished" else "failed"
+            problems = list(stats.get(PROBLEMS_KEY) or [])
+            run.health = problems
+            run.healthy = not problems if PROBLEMS_KEY in stats else None
+            run.status = run_status(reason, problems)
             run.stats = _jsonable(stats)
         self.engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,6 +18,15 @@ from newscrawl.extract.body import extract_paragraphs, generic_paragraphs
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
 from newscrawl.urls import canonicalize_url, is_http_url, url_path
+
+
+#: Request meta keys the incremental middleware reads (set by the spider).
+META_LISTING_PAGE = "newscrawl_listing_page"
+META_ARTICLE = "newscrawl_article"
+META_LISTED_RAW = "newscrawl_listed_raw"
+
+#: Fields whose absence the health check watches (``newscrawl/fields/missing/<name>``).
+WATCHED_FIELDS = ("title", "body", "published_raw")
 
 
 class SpiderArgumentError(ValueError):
@@ -55,10 +65,17 @@ class SectionSpider(scrapy.Spider):
     """Crawls one section of a news site; subclasses only declare site facts.
 
     Spider arguments: ``start_url`` (crawl a mirror or another listing URL; the
-    allowed domain follows it) and ``max_pages`` (listing pages to walk).
+    allowed domain follows it), ``max_pages`` (listing pages to walk) and
+    ``since`` (``YYYY-MM-DD``: a watermark; with it, pagination walks on past
+    known articles down to that date, for backfills).
     Stats: ``newscrawl/links/seen``, ``newscrawl/links/offsection``,
-    ``newscrawl/listing_pages``, ``newscrawl/body_method/<method>``.
+    ``newscrawl/links/articles``, ``newscrawl/listing_pages``,
+    ``newscrawl/body_method/<method>``, ``newscrawl/fields/items`` and
+    ``newscrawl/fields/missing/<field>``.
     """
+
+    #: Whether ``newscrawl crawl`` runs this spider when none is named.
+    scheduled: ClassVar[bool] = True
 
     #: The section's first listing page on the real site.
     start_url: ClassVar[str]
@@ -77,24 +94,41 @@ class SectionSpider(scrapy.Spider):
     expired_markers: ClassVar[tuple[str, ...]] = ()
     #: Site-name suffixes stripped from structured titles (" | Site").
     title_suffixes: ClassVar[tuple[str, ...]] = ()
+    #: One teaser on a listing page (its link and date are read from inside it), or None.
+    listing_item: ClassVar[str | None] = None
+    #: The listed date inside a ``listing_item``.
+    listing_date: ClassVar[str] = "time[datetime]::attr(datetime)"
 
     def __init__(
-        self, start_url: str | None = None, max_pages: str | int | None = None, **kwargs: Any
+        self,
+        start_url: str | None = None,
+        max_pages: str | int | None = None,
+        since: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.start_url, self.max_pages = self.check_arguments(start_url, max_pages)
+        self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since)
         # The allowed domain follows the start URL, so a mirror is crawled like the site.
         self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
 
     @classmethod
     def check_arguments(
-        cls, start_url: str | None = None, max_pages: str | int | None = None, **kwargs: Any
-    ) -> tuple[str, int]:
-        """Validated ``(start_url, max_pages)``; raises :class:`SpiderArgumentError` saying why."""
+        cls,
+        start_url: str | None = None,
+        max_pages: str | int | None = None,
+        since: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[str, int, date | None]:
+        """Validated ``(start_url, max_pages, since)``; raises :class:`SpiderArgumentError` saying why."""
         url = start_url or cls.start_url
         if not is_http_url(url):
             raise SpiderArgumentError(f"start_url must be an http(s) URL, got {url!r}")
-        return url, cls._positive_int("max_pages", max_pages, cls.default_max_pages)
+        pages = cls._positive_int("max_pages", max_pages, cls.default_max_pages)
+        try:
+            watermark = date.fromisoformat(since) if since else None
+        except ValueError:
+            raise SpiderArgumentError(f"since must be a date YYYY-MM-DD, got {since!r}") from None
+        return url, pages, watermark
 
     @staticmethod
     def _positive_int(name: str, value: str | int | None, default: int) -> int:
@@ -120,7 +154,7 @@ class SectionSpider(scrapy.Spider):
         return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield scrapy.Request(self.listing_url(1), callback=self.parse_listing, cb_kwargs={"page": 1})
+        yield self.listing_request(1)
 
     def is_article_url(self, url: str) -> bool:
         """An http(s) URL on the start URL's host whose decoded path is an article of the section."""
@@ -129,9 +163,17 @@ class SectionSpider(scrapy.Spider):
         host = (urlsplit(url).hostname or "").lower()
         return host in self.allowed_domains and bool(self.article_path.fullmatch(url_path(url)))
 
-    def article_links(self, response: TextResponse) -> list[str]:
-        """Canonical article URLs linked from a listing page, de-duplicated, in page order."""
-        links: dict[str, None] = {}
+    def article_links(self, response: TextResponse) -> dict[str, str | None]:
+        """Canonical article URLs linked from a listing page, in page order, each with the
+        raw date its teaser shows (``None`` for links outside a ``listing_item``)."""
+        links: dict[str, str | None] = {}
+        if self.listing_item:
+            for item in response.css(self.listing_item):
+                listed = item.css(self.listing_date).get()
+                for href in item.css("a::attr(href)").getall():
+                    url = response.urljoin(href.strip())
+                    if self.is_article_url(url) and links.get(canonicalize_url(url)) is None:
+                        links[canonicalize_url(url)] = listed
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip())
             self.crawler.stats.inc_value("newscrawl/links/seen")
@@ -139,7 +181,7 @@ class SectionSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newscrawl/links/offsection")
                 continue
             links.setdefault(canonicalize_url(url), None)
-        return list(links)
+        return links
 
     def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
         if not isinstance(response, TextResponse):
@@ -148,12 +190,20 @@ class SectionSpider(scrapy.Spider):
         self.crawler.stats.inc_value("newscrawl/listing_pages")
         links = self.article_links(response)
         self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
-        for url in links:
-            yield scrapy.Request(url, callback=self.parse_article)
-        if links and page < self.max_pages and self.page_param:
+        for url, listed in links.items():
             yield scrapy.Request(
-                self.listing_url(page + 1), callback=self.parse_listing, cb_kwargs={"page": page + 1}
+                url, callback=self.parse_article, meta={META_ARTICLE: True, META_LISTED_RAW: listed}
             )
+        if links and page < self.max_pages and self.page_param:
+            yield self.listing_request(page + 1)
+
+    def listing_request(self, page: int) -> scrapy.Request:
+        return scrapy.Request(
+            self.listing_url(page),
+            callback=self.parse_listing,
+            cb_kwargs={"page": page},
+            meta={META_LISTING_PAGE: page},
+        )
 
     # Article pages -----------------------------------------------------------
 
@@ -194,7 +244,16 @@ class SectionSpider(scrapy.Spider):
             expired=any(marker in body_text for marker in self.expired_markers),
         )
         provenance["body"] = body_method
+        self.count_fields(article)
         return article
+
+    def count_fields(self, article: Article) -> None:
+        """Field coverage for the health check: a changed layout shows up as missing fields."""
+        stats = self.crawler.stats
+        stats.inc_value("newscrawl/fields/items")
+        for name in WATCHED_FIELDS:
+            if getattr(article, name) is None:
+                stats.inc_value(f"newscrawl/fields/missing/{name}")
 
     def title(self, sel: Selector, meta: Metadata, provenance: dict[str, str]) -> str | None:
         if meta.title:

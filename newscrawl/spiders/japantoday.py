@@ -32,3 +32,5 @@ class JapanTodaySpider(SectionSpider):
     )
     expired_markers = ("The requested article has expired",)
     title_suffixes = (" - Japan Today", " | Japan Today")
+    # Teasers on the section page (2021-22 template; the 2018 one uses the same class).
+    listing_item = "div.media"
