@@ -37,7 +37,7 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "updated": int(stats.get("store/updated", 0)),
         "unchanged": int(stats.get("store/unchanged", 0)),
         "errors": int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0)),
-        "links_seen": int(stats.get("newscrawl/links/articles", 0)),
+        "links_seen": int(stats.get("incremental/links", stats.get("newscrawl/links/articles", 0))),
         "links_new": int(stats.get("incremental/new", 0)),
         "links_refreshed": int(stats.get("incremental/refreshed", 0)),
         "links_skipped": int(stats.get("incremental/skipped_known", 0))

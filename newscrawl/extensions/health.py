@@ -31,6 +31,14 @@ class Thresholds:
     max_unparseable_date_ratio: float = 0.10
     max_error_ratio: float = 0.25
     min_items: int = 1
+    #: Below this many requests an error ratio says little (one 404 in 4 requests).
+    min_requests: int = 10
+
+
+def _is_error_status(code: str) -> bool:
+    # 404/410 are articles a site removed: normal churn, counted in the stats but
+    # not a sign that the crawler is blocked or the site is down.
+    return code[:1] in "45" and code not in {"404", "410"}
 
 
 def _ratio(part: float, whole: float) -> float:
@@ -68,9 +76,9 @@ def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: 
     requests = int(stats.get("downloader/request_count", 0))
     errors = int(stats.get("downloader/exception_count", 0)) + sum(
         int(v) for k, v in stats.items()
-        if k.startswith("downloader/response_status_count/") and k.rsplit("/", 1)[1][:1] in "45"
+        if k.startswith("downloader/response_status_count/") and _is_error_status(k.rsplit("/", 1)[1])
     )
-    if requests and _ratio(errors, requests) > limits.max_error_ratio:
+    if requests >= limits.min_requests and _ratio(errors, requests) > limits.max_error_ratio:
         problems.append(f"{errors} of {requests} requests failed "
                         f"({_ratio(errors, requests):.0%} > {limits.max_error_ratio:.0%})")
     return problems

@@ -31,7 +31,8 @@ class IncrementalMiddleware:
 
     Settings: ``INCREMENTAL_ENABLED`` (default True), ``INCREMENTAL_REFRESH_HOURS``
     (48), ``INCREMENTAL_STOP_AFTER_KNOWN`` (5), ``DATABASE_URL``.
-    Stats: ``incremental/links``, ``incremental/new``, ``incremental/refreshed``,
+    Stats: ``incremental/links`` (distinct in this run), ``incremental/repeated``,
+    ``incremental/new``, ``incremental/refreshed``,
     ``incremental/skipped_known``, ``incremental/skipped_old``, ``incremental/stopped/<why>``.
     Opt out per run with ``-s INCREMENTAL_ENABLED=False`` (a full re-crawl).
     """
@@ -44,6 +45,9 @@ class IncrementalMiddleware:
         self.refresh = timedelta(hours=refresh_hours)
         self.stop_after_known = stop_after_known
         self.engine: Engine | None = None
+        # Links already passed on in this run: a teaser repeated on a later page (or a
+        # sidebar) is neither new nor evidence that we reached known articles.
+        self.seen: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -103,6 +107,10 @@ class IncrementalMiddleware:
         run_of_known = longest_run = fetched = 0
         reached_watermark = False
         for request in articles:
+            if request.url in self.seen:
+                stats.inc_value("incremental/repeated")
+                continue
+            self.seen.add(request.url)
             stats.inc_value("incremental/links")
             listed = parse_datetime(request.meta.get(META_LISTED_RAW), zone)
             if since and listed and listed.date() < since:
@@ -139,7 +147,7 @@ class IncrementalMiddleware:
             return None  # a backfill walks past known articles down to the watermark
         if longest_run >= self.stop_after_known:
             return "known"
-        if total and not fetched:
+        if total and not fetched and longest_run:
             return "nothing_new"
         return None
 
