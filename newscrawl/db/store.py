@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,14 +41,14 @@ def _insert(session: Session) -> Any:
     raise NotImplementedError(f"newscrawl supports SQLite and PostgreSQL, not {dialect}")
 
 
-def _insert_new(session: Session, values: Mapping[str, Any], now: datetime) -> bool:
-    stmt: Insert = _insert(session)(ArticleRow).values(
-        **values, first_seen_at=now, last_seen_at=now
-    )
+def _insert_new(session: Session, batch: Sequence[Mapping[str, Any]], now: datetime) -> set[str]:
+    """Insert the batch in one multi-row statement; the URLs actually inserted."""
+    rows = [{**values, "first_seen_at": now, "last_seen_at": now} for values in batch]
+    table = ArticleRow.__table__
     # A concurrent crawl may have inserted the same URL a moment ago: let the
-    # unique constraint decide, then fall through to the update path.
-    stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(ArticleRow.id)
-    return session.execute(stmt).scalar_one_or_none() is not None
+    # unique constraint decide, then treat those rows as existing.
+    stmt = _insert(session)(table).on_conflict_do_nothing(index_elements=["url"]).returning(table.c.url)
+    return set(session.scalars(stmt, rows))
 
 
 def _archive(session: Session, row: ArticleRow, now: datetime) -> None:
@@ -67,22 +67,13 @@ def _archive(session: Session, row: ArticleRow, now: datetime) -> None:
     )
 
 
-def save_article(session: Session, values: Mapping[str, Any], now: datetime) -> Outcome:
-    """Upsert one article keyed on its canonical URL, inside the caller's transaction.
-
-    Unchanged content only refreshes ``last_seen_at`` and the volatile columns
-    (comment count…); changed content moves the old version to
-    ``article_revisions`` and updates the row in place.
-    """
+def _validate(values: Mapping[str, Any]) -> None:
     unknown = set(values) - set(CONTENT_COLUMNS)
     if unknown:
         raise ValueError(f"not article columns: {sorted(unknown)}")
-    query = select(ArticleRow).where(ArticleRow.url == values["url"]).with_for_update()
-    row = session.scalars(query).one_or_none()
-    if row is None:
-        if _insert_new(session, values, now):
-            return Outcome.INSERTED
-        row = session.scalars(query).one()
+
+
+def _apply(session: Session, row: ArticleRow, values: Mapping[str, Any], now: datetime) -> Outcome:
     outcome = Outcome.UNCHANGED
     if row.content_hash != values["content_hash"]:
         _archive(session, row, now)
@@ -92,6 +83,48 @@ def save_article(session: Session, values: Mapping[str, Any], now: datetime) -> 
         columns = VOLATILE_COLUMNS
     for column in columns:
         if column in values and (column not in VOLATILE_COLUMNS or values[column] is not None):
-            setattr(row, column, values[column])
+            if getattr(row, column) != values[column]:
+                setattr(row, column, values[column])
     row.last_seen_at = now
     return outcome
+
+
+def save_articles(
+    session: Session, batch: Sequence[Mapping[str, Any]], now: datetime
+) -> list[Outcome]:
+    """Upsert articles keyed on their canonical URLs, inside the caller's transaction.
+
+    One SELECT finds the stored rows and one multi-row INSERT adds the new ones,
+    so a batch costs a few round trips, not a few per article. Unchanged
+    content only refreshes ``last_seen_at`` and the volatile columns (comment
+    count…); changed content moves the old version to ``article_revisions`` and
+    updates the row in place. A URL given twice is applied in order.
+    """
+    for values in batch:
+        _validate(values)
+    urls = list(dict.fromkeys(values["url"] for values in batch))
+    query = select(ArticleRow).where(ArticleRow.url.in_(urls)).with_for_update()
+    stored = {row.url: row for row in session.scalars(query)}
+    first_new: dict[str, Mapping[str, Any]] = {}
+    for values in batch:
+        if values["url"] not in stored:
+            first_new.setdefault(values["url"], values)
+    inserted = _insert_new(session, list(first_new.values()), now) if first_new else set()
+    if set(first_new) - inserted:
+        lost = select(ArticleRow).where(ArticleRow.url.in_(set(first_new) - inserted))
+        stored.update({row.url: row for row in session.scalars(lost)})
+    outcomes: list[Outcome] = []
+    for values in batch:
+        url = values["url"]
+        if url in inserted and first_new.get(url) is values:
+            outcomes.append(Outcome.INSERTED)
+            continue
+        if url not in stored:  # inserted earlier in this batch: load it to update it
+            stored[url] = session.scalars(select(ArticleRow).where(ArticleRow.url == url)).one()
+        outcomes.append(_apply(session, stored[url], values, now))
+    return outcomes
+
+
+def save_article(session: Session, values: Mapping[str, Any], now: datetime) -> Outcome:
+    """Upsert one article; see :func:`save_articles`."""
+    return save_articles(session, [values], now)[0]

@@ -10,6 +10,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import open_database, resolve_database_url
@@ -102,6 +103,17 @@ class CrawlRunRecorder:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.engine is None or self.run_id is None:
             return
+        try:
+            self._complete(reason)
+        except SQLAlchemyError as exc:
+            # The articles are safe (spooled); only the bookkeeping row is left 'running'.
+            logger.error("%s: could not record the end of crawl run %s: %s", spider.name, self.run_id,
+                         str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+        finally:
+            self.engine.dispose()
+
+    def _complete(self, reason: str) -> None:
+        assert self.engine is not None
         stats = self.crawler.stats.get_stats()
         with Session(self.engine) as session, session.begin():
             run = session.get(CrawlRun, self.run_id)
@@ -115,4 +127,3 @@ class CrawlRunRecorder:
             run.healthy = not problems if PROBLEMS_KEY in stats else None
             run.status = run_status(reason, problems)
             run.stats = _jsonable(stats)
-        self.engine.dispose()

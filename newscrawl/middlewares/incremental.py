@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,12 +12,16 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newscrawl.dates import parse_datetime
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
+from newscrawl.exceptions import DatabaseUnavailable
 from newscrawl.spiders.base import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
+
+logger = logging.getLogger(__name__)
 
 
 class IncrementalMiddleware:
@@ -100,7 +105,14 @@ class IncrementalMiddleware:
         pages = [o for o in outputs if isinstance(o, Request) and META_LISTING_PAGE in o.meta]
         chosen = {id(o) for o in (*articles, *pages)}
         others = [o for o in outputs if id(o) not in chosen]
-        known = self._known([r.url for r in articles])
+        try:
+            known = self._known([r.url for r in articles])
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            # Without the seen-state, fetching everything is safe (the store upserts);
+            # skipping would lose articles.
+            logger.warning("seen-state unavailable (%s): fetching every link on this page", exc)
+            stats.inc_value("incremental/db_unavailable")
+            known = {}
         since = getattr(spider, "since", None)
         zone = getattr(spider, "timezone", "UTC")
         now = datetime.now(timezone.utc)

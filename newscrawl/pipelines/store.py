@@ -1,58 +1,182 @@
-"""StorePipeline: writes articles through SQLAlchemy with idempotent upserts."""
+"""StorePipeline: writes articles through SQLAlchemy in batches of idempotent upserts, spooling when the database is down."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url
-from newscrawl.db.store import CONTENT_COLUMNS, save_article
+from newscrawl.db.store import CONTENT_COLUMNS, save_articles
+from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.spool import Spool
 
 logger = logging.getLogger(__name__)
 
 
+def default_spool_dir(database_url: str) -> Path:
+    """Beside a SQLite file (one spool per database), else ``newscrawl-spool`` in the working directory."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "newscrawl-spool"
+    return Path("newscrawl-spool").resolve()
+
+
+def _connection_lost(exc: SQLAlchemyError) -> bool:
+    """True when the failure is the database being unreachable, not the data being wrong."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 class StorePipeline:
-    """Saves each article in its own short transaction, keyed on the canonical URL.
+    """Saves articles in batches, each batch one short transaction keyed on canonical URLs.
 
     Settings: ``DATABASE_URL`` (any SQLAlchemy URL; default from
-    ``NEWSCRAWL_DATABASE_URL`` or ``sqlite:///newscrawl.db``), ``STORE_ENABLED``.
-    Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``.
+    ``NEWSCRAWL_DATABASE_URL`` or ``sqlite:///newscrawl.db``), ``STORE_ENABLED``,
+    ``STORE_BATCH_SIZE`` (rows per transaction, default 50; batches are also
+    flushed when the spider goes idle and at close), ``STORE_SPOOL_DIR``.
+
+    When the database is lost mid-crawl, a batch that cannot be written is
+    spooled to a JSON-lines file and written as soon as a later write succeeds,
+    or at the start of the next crawl: nothing is lost. A row the database
+    refuses (not a connection problem) is logged, counted (``store/failed``) and
+    spooled under ``rejected/`` for inspection.
+    Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``,
+    ``store/spooled``, ``store/replayed``, ``store/failed``, ``store/batches``.
     The database is opened (and migrated) in ``open_spider``: an unreachable
     database fails the crawl before any article is fetched.
     """
 
-    def __init__(self, database_url: str, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        stats: StatsCollector,
+        batch_size: int = 50,
+        spool_dir: Path | None = None,
+    ) -> None:
         self.database_url = database_url
         self.stats = stats
+        self.batch_size = max(1, batch_size)
+        self.spool_dir = spool_dir or default_spool_dir(database_url)
         self.engine: Engine | None = None
+        self.spool: Spool | None = None
+        self.rejected: Spool | None = None
+        self.buffer: list[dict[str, Any]] = []
+        self.crawler: Crawler | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        if not crawler.settings.getbool("STORE_ENABLED", True):
+        settings = crawler.settings
+        if not settings.getbool("STORE_ENABLED", True):
             raise NotConfigured("STORE_ENABLED is off")
-        return cls(resolve_database_url(crawler.settings.get("DATABASE_URL")), crawler.stats)
+        spool_dir = settings.get("STORE_SPOOL_DIR")
+        pipeline = cls(
+            resolve_database_url(settings.get("DATABASE_URL")),
+            crawler.stats,
+            batch_size=settings.getint("STORE_BATCH_SIZE", 50),
+            spool_dir=Path(spool_dir) if spool_dir else None,
+        )
+        pipeline.crawler = crawler
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
+        return pipeline
 
     def open_spider(self) -> None:
         self.engine = open_database(self.database_url)
+        spider = getattr(getattr(self.crawler, "spider", None), "name", "articles")
+        self.spool = Spool(self.spool_dir, spider)
+        self.rejected = Spool(self.spool_dir / "rejected", spider)
         logger.info("Storing articles in %s", safe_url(self.database_url))
+        self.replay()
 
     def close_spider(self) -> None:
+        self.flush()
+        pending = self.spool.pending() if self.spool else 0
+        if pending:
+            logger.error("%d articles could not be written and wait in %s; the next crawl writes "
+                         "them", pending, self.spool_dir)
+            self.stats.set_value("store/pending_in_spool", pending)
         if self.engine is not None:
             self.engine.dispose()
 
+    def spider_idle(self) -> None:
+        self.flush()
+
     def process_item(self, item: Any) -> Any:
-        assert self.engine is not None, "open_spider() was not called"
         adapter = ItemAdapter(item)
-        values = {name: adapter.get(name) for name in CONTENT_COLUMNS}
-        with Session(self.engine) as session, session.begin():
-            outcome = save_article(session, values, datetime.now(timezone.utc))
-        self.stats.inc_value(f"store/{outcome.value}")
+        self.buffer.append({name: adapter.get(name) for name in CONTENT_COLUMNS})
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return
+        if self.spool and self.spool.files() and not self.replay():
+            self._spool(batch, "replay of earlier spooled articles failed")
+            return
+        try:
+            self._write(batch)
+        except SQLAlchemyError as exc:
+            if _connection_lost(exc):
+                self._spool(batch, str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+            else:
+                self._write_one_by_one(batch)
+
+    def replay(self) -> bool:
+        """Write spooled batches (oldest first); True when the spool is empty afterwards."""
+        assert self.spool is not None
+        for path in self.spool.files():
+            rows = list(Spool.read(path))
+            try:
+                self._write(rows)
+            except SQLAlchemyError as exc:
+                if not _connection_lost(exc):
+                    self._write_one_by_one(rows)
+                else:
+                    return False
+            path.unlink()
+            self.stats.inc_value("store/replayed", len(rows))
+            logger.info("Wrote %d spooled articles from %s", len(rows), path.name)
+        return True
+
+    def _write(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        assert self.engine is not None, "open_spider() was not called"
+        with Session(self.engine) as session, session.begin():
+            outcomes = save_articles(session, batch, datetime.now(timezone.utc))
+        self.stats.inc_value("store/batches")
+        for outcome in outcomes:
+            self.stats.inc_value(f"store/{outcome.value}")
+
+    def _write_one_by_one(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        for values in batch:
+            try:
+                self._write([values])
+            except SQLAlchemyError as exc:
+                if _connection_lost(exc):
+                    self._spool([values], str(exc))
+                    continue
+                assert self.rejected is not None
+                path = self.rejected.add([values])
+                self.stats.inc_value("store/failed")
+                logger.error("Database refused %s (%s); kept in %s", values.get("url"),
+                             str(getattr(exc, "orig", exc)).strip().splitlines()[0], path)
+
+    def _spool(self, batch: Sequence[Mapping[str, Any]], reason: str) -> None:
+        assert self.spool is not None
+        path = self.spool.add(batch)
+        self.stats.inc_value("store/spooled", len(batch))
+        logger.warning("Database unavailable (%s): %d articles spooled to %s", reason, len(batch), path)

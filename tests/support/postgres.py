@@ -47,37 +47,53 @@ def _run(args: list[str], as_postgres: bool) -> None:
         raise RuntimeError(f"{args[0]} failed: {exc.stderr or exc.stdout}") from exc
 
 
-def _start(bindir: Path, workdir: Path, as_postgres: bool) -> str:
-    """initdb + start a cluster in ``workdir`` on a free loopback port; return its URL."""
-    data, port = workdir / "data", _free_port()
-    _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-          "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], as_postgres)
-    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    # -l keeps the postmaster from holding our stdout pipe open.
-    _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "server.log"),
-          "-w", "-o", options, "start"], as_postgres)
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+class Cluster:
+    """A PostgreSQL cluster in ``workdir`` on a fixed loopback port: init once, start/stop at will."""
 
+    def __init__(self, workdir: Path, bindir: Path | None = None) -> None:
+        self.workdir = workdir
+        self.bindir = bindir or _bindir()
+        self.as_postgres = os.geteuid() == 0
+        self.port = _free_port()
+        self.data = workdir / "data"
 
-def _stop(bindir: Path, workdir: Path, as_postgres: bool) -> None:
-    subprocess.run([str(bindir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate", "stop"],
-                   capture_output=True, **({"user": "postgres", "group": "postgres"} if as_postgres else {}))
-    shutil.rmtree(workdir, ignore_errors=True)
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> Cluster:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.as_postgres:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        _run([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], self.as_postgres)
+        return self
+
+    def start(self) -> Cluster:
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # -l keeps the postmaster from holding our stdout pipe open.
+        _run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.workdir / "server.log"),
+              "-w", "-o", options, "start"], self.as_postgres)
+        return self
+
+    def stop(self) -> None:
+        kwargs: dict = {"user": "postgres", "group": "postgres"} if self.as_postgres else {}
+        subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True, **kwargs)
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 @contextmanager
 def throwaway_cluster() -> Iterator[str]:
     """Start a fresh cluster on a free loopback port; yield its SQLAlchemy URL; destroy it."""
-    bindir = _bindir()
-    as_postgres = os.geteuid() == 0
-    workdir = Path(tempfile.mkdtemp(prefix="newscrawl-pg-"))
-    if as_postgres:
-        shutil.chown(workdir, "postgres", "postgres")
-    url = _start(bindir, workdir, as_postgres)
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="newscrawl-pg-"))).init().start()
     try:
-        yield url
+        yield cluster.url
     finally:
-        _stop(bindir, workdir, as_postgres)
+        cluster.destroy()
 
 
 def main(argv: list[str]) -> int:
@@ -85,16 +101,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in {"start", "stop"}:
         print("usage: python -m tests.support.postgres start|stop DIR", file=sys.stderr)
         return 2
-    workdir = Path(argv[1])
-    as_postgres = os.geteuid() == 0
-    bindir = _bindir()
+    cluster = Cluster(Path(argv[1]))
     if argv[0] == "stop":
-        _stop(bindir, workdir, as_postgres)
+        cluster.destroy()
         return 0
-    workdir.mkdir(parents=True, exist_ok=True)
-    if as_postgres:
-        shutil.chown(workdir, "postgres", "postgres")
-    print(_start(bindir, workdir, as_postgres))
+    print(cluster.init().start().url)
     return 0
 
 
