@@ -149,3 +149,26 @@ def test_database_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSCRAWL_DATABASE_URL", "postgresql+psycopg://u@h/db")
     assert resolve_database_url() == "postgresql+psycopg://u@h/db"
     assert resolve_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_batch_inserts_new_updates_changed_and_applies_repeats_in_order(db_url: str) -> None:
+    from newscrawl.db.store import save_articles
+
+    engine = open_database(db_url)
+    save(engine, article(), T0)
+    batch = [
+        article(url="https://x.test/new-1", content_hash="1" * 64),
+        article(content_hash="c" * 64, body="Changed."),  # the stored one, edited
+        article(url="https://x.test/new-2", content_hash="2" * 64),
+        article(url="https://x.test/new-1", content_hash="3" * 64, body="Edited again."),
+    ]
+    later = T0 + timedelta(hours=2)
+    with Session(engine) as session, session.begin():
+        outcomes = save_articles(session, batch, later)
+    assert outcomes == [Outcome.INSERTED, Outcome.UPDATED, Outcome.INSERTED, Outcome.UPDATED]
+    with Session(engine) as session:
+        rows = {r.url: r for r in session.scalars(select(ArticleRow))}
+        assert len(rows) == 3
+        assert rows["https://x.test/new-1"].body == "Edited again."
+        assert session.scalar(select(func.count()).select_from(ArticleRevision)) == 2
+    engine.dispose()

@@ -149,3 +149,24 @@ def test_sigkill_mid_crawl_leaves_a_consistent_database_and_the_next_run_complet
     assert distinct_urls(db_url) == (ARTICLES, ARTICLES)
     run = last_run(db_url)
     assert run.status == "finished" and run.inserted == ARTICLES - partial
+
+
+def test_newscrawl_crawl_marks_a_killed_run_as_aborted(japantoday_mirror: Mirror, tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'newscrawl.db'}"
+    crawl = start_crawl(japantoday_mirror, db_url, tmp_path, STORE_BATCH_SIZE="2")
+    wait_for_rows(db_url, 2)
+    crawl.send_signal(signal.SIGKILL)
+    crawl.communicate(timeout=30)
+    command = [str(Path(sys.executable).with_name("newscrawl")), "crawl", "japantoday",
+               "--database", db_url, "-a", f"start_url={japantoday_mirror.url('/category/politics')}"]
+    for name, value in MIRROR_SETTINGS.items():
+        command += ["-s", f"{name}={value}"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        statuses = conn.execute(text("SELECT status FROM crawl_runs ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert statuses == ["aborted", "finished"]
+    assert distinct_urls(db_url) == (ARTICLES, ARTICLES)

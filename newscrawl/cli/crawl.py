@@ -166,6 +166,26 @@ def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[
     return results
 
 
+def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
+    """Runs still 'running' while we hold the lock were killed: say so (status 'aborted')."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from newscrawl.db.models import CrawlRun
+
+    engine = open_database(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            result = session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.status == "running", CrawlRun.spider.in_(spiders))
+                .values(status="aborted")
+            )
+            return int(result.rowcount or 0)
+    finally:
+        engine.dispose()
+
+
 def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
     database_url = resolve_database_url(settings.get("DATABASE_URL"))
@@ -180,6 +200,7 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     except DatabaseUnavailable as exc:
         raise CommandError(f"{exc}; nothing was crawled", EXIT_DATABASE) from None
     with crawl_lock(lock):
+        mark_aborted_runs(database_url, names)
         results = run_crawls(settings, names, spargs)
     for result in results:
         print(result.summary(), file=out)
