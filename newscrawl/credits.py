@@ -24,6 +24,9 @@ _WIRES: dict[str, tuple[str, str | None]] = {
     "dpa": (r"deutsche presse-agentur|dpa", None),
     "EFE": (r"agencia efe", r"EFE"),
     "ANSA": (r"agenzia nazionale stampa associata", r"ANSA"),
+    "Anadolu": (r"anadolu(?: agency| ajansi)?", None),
+    "PTI": (r"press trust of india", r"PTI"),
+    "Bernama": (r"bernama", None),
 }
 _SITE_RE = re.compile(r"\b(?:japan ?today|gplusmedia)\b", re.IGNORECASE)
 
@@ -107,6 +110,8 @@ _CITY_WORD = rf"[{_UPPER}][{_UPPER}.']*(?:-[{_UPPER}][{_UPPER}.']*)*"
 _DATELINE = re.compile(
     rf"(?P<city>{_CITY_WORD}(?:,? {_CITY_WORD})*)"
     r"(?:, (?P<region>[A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)*))?"
+    # Malay Mail style: "PUTRAJAYA, Nov 22 — …" (the filing date after the place).
+    r"(?:,? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.? \d{1,2})?"
     r"(?: ?\((?P<agency>[^()]{1,40})\))?"
     # A lone hyphen must stand between spaces, else "COVID-19 cases…" would be a dateline.
     r"(?: ?(?:—|–|--) ?| - )"
@@ -134,6 +139,7 @@ def split_dateline(paragraph: str) -> tuple[str | None, str | None, str]:
 
 
 _BY = re.compile(r"by\s+(?P<names>.+)", re.IGNORECASE)
+_DESK_SEP = re.compile(r"\||\s/\s")
 _NAME_SEP = re.compile(r"\s*(?:,\s*and\s+|,|\s+and\s+|\s*&\s*)\s*", re.IGNORECASE)
 _NAME_PARTICLES = {
     "al", "bin", "da", "de", "del", "der", "di", "dos", "du", "la", "le", "van", "von",
@@ -166,10 +172,42 @@ def parse_byline(text: str) -> list[str]:
     m = _BY.fullmatch(text)
     if m is None:
         return []
-    names_part = m.group("names").split("|")[0]
+    # "By A | AP", "By A and B / Yomiuri Shimbun Staff Writers": the desk follows the names.
+    names_part = _DESK_SEP.split(m.group("names"))[0]
     parts = [p.strip(" .") for p in _NAME_SEP.split(names_part)]
     names = [p for p in parts if p and not _is_agency(p)]
     # "By Monday, the ministry said…" is prose: one non-name part disqualifies the line.
     if not names or not all(_looks_like_name(p) for p in names):
         return []
     return names
+
+
+def split_agencies(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split author names into (people, canonical wires): "Associated Press" is a credit, not a person."""
+    people: list[str] = []
+    wires: list[str] = []
+    for name in names:
+        wire = next((w for w, rx in _WIRE_WHOLE.items() if rx.fullmatch(normalize_text(name))), None)
+        if wire is None:
+            people.append(name)
+        elif wire not in wires:
+            wires.append(wire)
+    return people, wires
+
+
+_PLACE = re.compile(rf"{_CITY_WORD}(?: {_CITY_WORD})*")
+
+
+def split_agency_line(text: str) -> tuple[str | None, str | None]:
+    """Read a supplier line printed apart from the body: (canonical wire, PLACE).
+
+    "AFP, MANILA" -> ("AFP", "MANILA") (Taipei Times); "JIJI" -> ("Jiji", None) (The Japan
+    Times); "Staff writer, with CNA" -> ("CNA", None); a staff byline gives (None, None).
+    """
+    text = normalize_text(text)
+    wire = _find_wire(text) if text else None
+    if wire is None:
+        return None, None
+    parts = [p.strip() for p in text.split(",")]
+    place = next((p for p in parts[1:] if _PLACE.fullmatch(p) and not _find_wire(p)), None)
+    return wire, place

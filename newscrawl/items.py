@@ -73,7 +73,8 @@ class Article:
     """Number of whitespace-separated words in ``body`` (set by the clean pipeline)."""
 
     body_method: str | None = None
-    """Which extractor produced ``body``: ``structured`` (JSON-LD), ``selectors`` (site CSS) or ``generic``."""
+    """Which extractor produced ``body``: ``structured`` (JSON-LD), ``selectors`` (site CSS),
+    ``generic`` (newscrawl's own fallback) or ``trafilatura`` (the generic ``news`` spider)."""
 
     provenance: dict[str, str] = field(default_factory=dict)
     """Field name -> where its value came from (``json-ld``, ``opengraph``, ``selectors``, ``listing``…)."""

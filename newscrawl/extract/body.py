@@ -162,8 +162,22 @@ def generic_paragraphs(selector: parsel.Selector) -> list[str]:
     plain <p>s longer than the article can outscore it; same-class chunking can pull in an
     unrelated block that reuses a generic grid class near the body.
     """
-    if not isinstance(selector.root, etree._Element):
+    best = _main_container(selector)
+    if best is None:
         return []
+    paragraphs = [p for part in _body_parts(best) for p in _prose_children(part)]
+    # Copyright lines ("© KYODO") are short but carry the credit the cleaner extracts.
+    sentences = [
+        p for p in paragraphs
+        if len(p) >= SHORT_PARAGRAPH or p.endswith(SENTENCE_END) or p.startswith("©")
+    ]
+    return sentences or paragraphs
+
+
+def _main_container(selector: parsel.Selector) -> etree._Element | None:
+    """The container (in a chrome-stripped copy of the page) whose direct <p> children carry the most text."""
+    if not isinstance(selector.root, etree._Element):
+        return None
     root = copy.deepcopy(selector.root)
     _strip_chrome(root)
     best: etree._Element | None = None
@@ -174,15 +188,13 @@ def generic_paragraphs(selector: parsel.Selector) -> list[str]:
         score = sum(len(p) for p in _prose_children(container))
         if score > best_score:  # strict: ties go to the first container in document order
             best, best_score = container, score
-    if best is None:
-        return []
-    paragraphs = [p for part in _body_parts(best) for p in _prose_children(part)]
-    # Copyright lines ("© KYODO") are short but carry the credit the cleaner extracts.
-    sentences = [
-        p for p in paragraphs
-        if len(p) >= SHORT_PARAGRAPH or p.endswith(SENTENCE_END) or p.startswith("©")
-    ]
-    return sentences or paragraphs
+    return best
+
+
+def main_block_text(selector: parsel.Selector) -> str:
+    """All text (headings included) of the block :func:`generic_paragraphs` reads; "" if none."""
+    best = _main_container(selector)
+    return " ".join(element_text(part) for part in _body_parts(best)) if best is not None else ""
 
 
 def _body_parts(best: etree._Element) -> list[etree._Element]:

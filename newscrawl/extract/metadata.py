@@ -87,6 +87,14 @@ def _is_url(value: str) -> bool:
     return bool(_URL_RE.match(value))
 
 
+# CMS placeholders printed where no author was entered (The Japan Times 2020: "No Author").
+_NO_AUTHOR = frozenset({"no author", "unknown", "anonymous", "n/a", "none"})
+
+
+def _is_person(value: str | None) -> bool:
+    return bool(value) and not _is_url(value) and value.casefold() not in _NO_AUTHOR  # type: ignore[union-attr]
+
+
 def normalize_language(value: Any) -> str | None:
     """'en-US' / 'en_US' / 'EN' -> 'en'; None when the value is not a language tag."""
     text = clean_text(value)
@@ -206,7 +214,7 @@ def _json_ld_fields(node: Mapping[str, Any], index: Mapping[str, dict[str, Any]]
     section = next(filter(None, (clean_text(s) for s in _items(node.get("articleSection")))), None)
     keywords = node.get("keywords")
     tags = _split_keywords(keywords) if isinstance(keywords, str) else [clean_text(k) for k in _items(keywords)]
-    authors = [a for a in (_name_of(item, index) for item in _items(node.get("author"))) if a and not _is_url(a)]
+    authors = [a for a in (_name_of(item, index) for item in _items(node.get("author"))) if _is_person(a)]
     language = node.get("inLanguage")
     if isinstance(language, dict):
         language = language.get("alternateName") or language.get("name")
@@ -263,7 +271,7 @@ def _first(meta: Mapping[str, list[str]], *keys: str) -> str | None:
 
 def _people(values: Iterable[str]) -> tuple[str, ...]:
     # article:author is often a profile URL rather than a name; a URL is no author name.
-    return _unique(a for a in (clean_text(v) for v in values) if a and not _is_url(a))
+    return _unique(a for a in (clean_text(v) for v in values) if _is_person(a))
 
 
 def _meta_sources(selector: parsel.Selector, meta: Mapping[str, list[str]]) -> list[tuple[str, dict[str, Any]]]:

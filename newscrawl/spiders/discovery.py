@@ -1,0 +1,307 @@
+"""Article discovery from RSS/Atom feeds and XML sitemaps, and the declarative site-spider base.
+
+Pure functions read a fetched document (``document_kind``, ``parse_feed``, ``parse_sitemap``);
+:class:`DiscoveryMixin` lets any :class:`SectionSpider` start from a feed, a sitemap (index,
+news sitemap) or an HTML listing; :class:`SiteSpider` adds the few per-site facts that a CSS
+selector cannot state (a supplier line, a byline preferred to a CMS author, site-wide tags).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import scrapy
+from lxml import etree
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+from scrapy.utils.gz import gunzip
+
+from newscrawl.credits import parse_byline, split_agencies, split_agency_line
+from newscrawl.items import Article
+from newscrawl.spiders.base import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE, SectionSpider
+from newscrawl.urls import canonicalize_url, is_http_url
+
+_XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
+_GZIP_MAGIC = b"\x1f\x8b"
+_FEED_ROOTS = {"rss": "rss", "feed": "atom", "RDF": "rdf", "urlset": "sitemap", "sitemapindex": "sitemapindex"}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One article URL found in a feed or sitemap, with the date the document gave it (raw)."""
+
+    url: str
+    published_raw: str | None = None
+    title: str | None = None
+
+
+def _xml_root(body: bytes) -> etree._Element | None:
+    """The root of an XML document, parsed without entities or network (no XXE); None if not XML."""
+    if body[:2] == _GZIP_MAGIC:
+        try:
+            body = gunzip(body)
+        except OSError:
+            return None
+    if not _XML_START.match(body[:512]):
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, remove_comments=True)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError:
+        return None
+    return root
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
+    return (child for child in element if _local(child) == name)
+
+
+def _text(element: etree._Element, *names: str) -> str | None:
+    """Stripped text of the first child named one of ``names`` (namespaces ignored), in that order."""
+    for name in names:
+        for child in _children(element, name):
+            text = (child.text or "").strip()
+            if text:
+                return text
+    return None
+
+
+def document_kind(body: bytes) -> str:
+    """``rss``, ``atom``, ``rdf``, ``sitemap``, ``sitemapindex`` or ``html`` (anything else)."""
+    root = _xml_root(body)
+    return _FEED_ROOTS.get(_local(root), "html") if root is not None else "html"
+
+
+def _absolute(base_url: str, href: str | None) -> str | None:
+    url = urljoin(base_url, href.strip()) if href and href.strip() else None
+    return url if url and is_http_url(url) else None
+
+
+def _rss_link(item: etree._Element) -> str | None:
+    # feedburner:origLink is the publisher's URL behind a feedburner redirect.
+    link = _text(item, "origLink", "link")
+    if link:
+        return link
+    for guid in _children(item, "guid"):
+        if guid.get("isPermaLink", "true").lower() != "false" and (guid.text or "").strip():
+            return guid.text.strip()
+    return None
+
+
+def _atom_link(entry: etree._Element) -> str | None:
+    links = list(_children(entry, "link"))
+    for link in links:
+        if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html").startswith("text/html"):
+            return link.get("href")
+    return links[0].get("href") if links else None
+
+
+def parse_feed(body: bytes, base_url: str) -> list[Listed]:
+    """Entries of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, in feed order; [] for anything else."""
+    root = _xml_root(body)
+    kind = _FEED_ROOTS.get(_local(root)) if root is not None else None
+    if root is None or kind not in ("rss", "atom", "rdf"):
+        return []
+    found: list[Listed] = []
+    for node in root.iter():
+        name = _local(node)
+        if kind == "atom" and name == "entry":
+            url, date = _atom_link(node), _text(node, "published", "updated", "issued")
+        elif kind != "atom" and name == "item":
+            url, date = _rss_link(node), _text(node, "pubDate", "date", "published", "updated")
+        else:
+            continue
+        absolute = _absolute(base_url, url)
+        if absolute:
+            found.append(Listed(absolute, date, _text(node, "title")))
+    return found
+
+
+def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Listed], list[str]]:
+    """``(pages, child sitemaps)`` of a sitemap or sitemap index; Google News dates preferred."""
+    root = _xml_root(body)
+    kind = _FEED_ROOTS.get(_local(root)) if root is not None else None
+    if root is None or kind not in ("sitemap", "sitemapindex"):
+        return [], []
+    pages: list[Listed] = []
+    children: list[str] = []
+    for node in root:
+        url = _absolute(base_url, _text(node, "loc"))
+        if not url:
+            continue
+        if kind == "sitemapindex":
+            children.append(url)
+            continue
+        news = next((n for n in node.iter() if _local(n) == "news"), None)
+        date = (_text(news, "publication_date") if news is not None else None) or _text(node, "lastmod")
+        title = _text(news, "title") if news is not None else None
+        pages.append(Listed(url, date, title))
+    return pages, children
+
+
+def rebase(url: str, origin_of: str) -> str:
+    """``url``'s path and query on the scheme and host of ``origin_of`` (a feed on a mirror)."""
+    target, origin = urlsplit(url), urlsplit(origin_of)
+    return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, ""))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class DiscoveryMixin(SectionSpider):
+    """Starts from the start URL *and* the site's feeds; reads each as a feed, sitemap or HTML listing.
+
+    When ``-a start_url`` points elsewhere (a mirror), the declared feeds keep their path and
+    query but move to the start URL's host. Stats: ``newscrawl/discovery/<kind>`` per document.
+    """
+
+    #: Further discovery documents on the real site (RSS/Atom feeds, sitemaps, news sitemaps).
+    feeds: ClassVar[tuple[str, ...]] = ()
+    #: Hosts that serve the articles when they differ from the start URL's (feed on a CDN host).
+    article_hosts: ClassVar[tuple[str, ...]] = ()
+    #: Path pagination appended to the start URL ("page/{page}/" on WordPress), instead of page_param.
+    page_path: ClassVar[str | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        on_own_site = _host(self.start_url) == _host(type(self).start_url or "")
+        self.feed_urls = [url if on_own_site else rebase(url, self.start_url) for url in self.feeds]
+        hosts = [_host(url) for url in self.feed_urls] + (list(self.article_hosts) if on_own_site else [])
+        for host in hosts:
+            if host not in self.allowed_domains:
+                self.allowed_domains.append(host)
+
+    def listing_url(self, page: int) -> str:
+        if page == 1 or not self.page_path:
+            return super().listing_url(page)
+        base = self.start_url if self.start_url.endswith("/") else self.start_url + "/"
+        return urljoin(base, self.page_path.format(page=page))
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        async for request in super().start():
+            yield request
+        for url in self.feed_urls:
+            yield self.document_request(url, 1)
+
+    def document_request(self, url: str, page: int) -> scrapy.Request:
+        """A feed, sitemap or further listing page: a listing page for the incremental middleware."""
+        return scrapy.Request(
+            url, callback=self.parse_listing, cb_kwargs={"page": page}, meta={META_LISTING_PAGE: page}
+        )
+
+    def article_request(self, url: str, listed_raw: str | None = None) -> scrapy.Request:
+        return scrapy.Request(
+            canonicalize_url(url), callback=self.parse_article,
+            meta={META_ARTICLE: True, META_LISTED_RAW: listed_raw},
+        )
+
+    def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
+        kind = document_kind(response.body)
+        self.crawler.stats.inc_value(f"newscrawl/discovery/{kind}")
+        if kind == "html":
+            yield from super().parse_listing(response, page)
+            return
+        self.crawler.stats.inc_value("newscrawl/listing_pages")
+        if kind in ("sitemap", "sitemapindex"):
+            listed, children = parse_sitemap(response.body, response.url)
+        else:
+            listed, children = parse_feed(response.body, response.url), []
+        if page < self.max_pages:
+            for child in children[: self.max_pages]:
+                yield self.document_request(child, page + 1)
+        yield from self.listed_requests(listed)
+
+    def listed_requests(self, listed: list[Listed]) -> Iterator[scrapy.Request]:
+        seen: set[str] = set()
+        for entry in listed:
+            self.crawler.stats.inc_value("newscrawl/links/seen")
+            url = canonicalize_url(entry.url)
+            if not self.is_article_url(url):
+                self.crawler.stats.inc_value("newscrawl/links/offsection")
+            elif url not in seen:
+                seen.add(url)
+                self.crawler.stats.inc_value("newscrawl/links/articles")
+                yield self.article_request(url, entry.published_raw)
+
+
+def _first_text(sel: Selector, css: str | None) -> str | None:
+    if not css:
+        return None
+    for node in sel.css(css):
+        text = " ".join(t.strip() for t in node.xpath(".//text()").getall() if t.strip())
+        if text:
+            return text
+    return None
+
+
+class SiteSpider(DiscoveryMixin):
+    """A site spider: SectionSpider's extraction, feed/sitemap discovery, and a few declarative facts."""
+
+    #: The site's own names; dropped where a CMS puts them as an author or a tag.
+    site_names: ClassVar[tuple[str, ...]] = ()
+    #: Tags that are CMS labels, not topics (``無料記事`` = "free article").
+    ignored_tags: ClassVar[re.Pattern[str] | None] = None
+    #: Meta tag (name=…) holding the site's comma-separated topic tags, when not in JSON-LD.
+    tag_meta: ClassVar[str | None] = None
+    #: Prefer the printed byline (``selectors.byline``) to the structured author.
+    byline_first: ClassVar[bool] = False
+    #: CSS of a supplier line printed apart from the body: "JIJI", "AFP, MANILA".
+    agency_line: ClassVar[str | None] = None
+    #: A paragraph that ends the story; it and all after it go (AP's "___" before contributor notes).
+    body_end_markers: ClassVar[tuple[str, ...]] = ()
+
+    def build_article(self, response: TextResponse) -> Article:
+        article = super().build_article(response)
+        sel = response.selector
+        article.body = self.trim_body(article.body)
+        self.refine_authors(article, sel)
+        self.refine_credit(article, sel)
+        article.tags = self.site_tags(article.tags, sel)
+        listed = response.meta.get(META_LISTED_RAW)
+        if not article.published_raw and listed:
+            article.published_raw = listed
+            article.provenance["published_raw"] = "listing"
+        return article
+
+    def trim_body(self, body: str | None) -> str | None:
+        if not body or not self.body_end_markers:
+            return body
+        paragraphs = body.split("\n\n")
+        end = next((i for i, p in enumerate(paragraphs) if p.strip() in self.body_end_markers), len(paragraphs))
+        return "\n\n".join(paragraphs[:end]) or None
+
+    def refine_authors(self, article: Article, sel: Selector) -> None:
+        if self.byline_first:
+            names = parse_byline(_first_text(sel, self.selectors.byline) or "")
+            if names:
+                article.authors = names
+                article.provenance["authors"] = "selectors"
+        people, wires = split_agencies([a for a in article.authors if a not in self.site_names])
+        article.authors = people
+        # A wire named as the author ("Associated Press") is the article's credit.
+        article.credit_lines = [*article.credit_lines, *wires]
+
+    def refine_credit(self, article: Article, sel: Selector) -> None:
+        wire, place = split_agency_line(_first_text(sel, self.agency_line) or "")
+        if wire:
+            article.credit_lines = [*article.credit_lines, wire]
+        if place and not article.dateline:
+            article.dateline = place
+
+    def site_tags(self, tags: list[str], sel: Selector) -> list[str]:
+        if self.tag_meta:
+            raw = sel.xpath(f"//meta[@name='{self.tag_meta}']/@content").get() or ""
+            tags = [t.strip() for t in raw.split(",") if t.strip()] or tags
+        return [
+            t for t in tags
+            if t not in self.site_names and not (self.ignored_tags and self.ignored_tags.search(t))
+        ]

@@ -1,0 +1,151 @@
+"""Tests for newscrawl.spiders.discovery and the generic spider's link rules: pure functions, truth tables."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from newscrawl.credits import split_agencies, split_agency_line
+from newscrawl.spiders.discovery import Listed, document_kind, parse_feed, parse_sitemap, rebase
+from newscrawl.spiders.news import looks_like_article, refine_paragraphs, site_domain
+
+BASE = "https://example.com/feed/"
+RSS = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel>
+ <item><title>One</title><link>https://example.com/a/one-story-here</link><pubDate>Thu, 23 Oct 2025 15:50:00 +0000</pubDate></item>
+ <item><title>Two</title><link>https://feeds.example/~r/x</link><feedburner:origLink>https://example.com/a/two</feedburner:origLink></item>
+ <item><title>Three</title><guid>https://example.com/a/three</guid></item>
+ <item><title>Four</title><guid isPermaLink="false">tag:example.com,1</guid></item>
+ <item><title>Five</title><link>/a/relative</link></item>
+ <item><title>Six</title><link>javascript:alert(1)</link></item>
+</channel></rss>"""
+ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+ <entry><link rel="edit" href="/api/1"/><link rel="alternate" type="text/html" href="/a/one"/><published>2025-01-02T03:04:05Z</published></entry>
+ <entry><link href="https://example.com/a/two"/><updated>2025-01-03T00:00:00Z</updated></entry>
+</feed>"""
+RDF = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+ <item rdf:about="https://example.com/a/one"><link>https://example.com/a/one</link><dc:date>2025-01-02</dc:date></item>
+</rdf:RDF>"""
+SITEMAP = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+ <url><loc>https://example.com/a/one</loc><lastmod>2025-01-01</lastmod><news:news><news:publication_date>2025-01-02T03:04:05Z</news:publication_date><news:title>One</news:title></news:news></url>
+ <url><loc>https://example.com/a/two</loc><lastmod>2025-01-03</lastmod></url>
+ <url><loc></loc></url>
+</urlset>"""
+INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+ <sitemap><loc>https://example.com/sitemap-news.xml</loc></sitemap><sitemap><loc>/sitemap-2.xml.gz</loc></sitemap>
+</sitemapindex>"""
+XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><item><title>&x;</title><link>https://example.com/a/x</link></item></channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(RSS, "rss"), (ATOM, "atom"), (RDF, "rdf"), (SITEMAP, "sitemap"), (INDEX, "sitemapindex"),
+     (gzip.compress(SITEMAP), "sitemap"), (b"\xef\xbb\xbf" + RSS, "rss"),
+     (b"<!DOCTYPE html><html><body><a href='/a'>x</a></body></html>", "html"),
+     (b"<?xml version='1.0'?><html/>", "html"), (b"", "html"), (b"\x1f\x8bnot gzip", "html")],
+    ids=["rss", "atom", "rdf", "sitemap", "index", "gzip", "bom", "html", "xhtml", "empty", "bad-gzip"],
+)
+def test_document_kind(body: bytes, kind: str) -> None:
+    assert document_kind(body) == kind
+
+
+def test_parse_rss() -> None:
+    assert parse_feed(RSS, BASE) == [
+        Listed("https://example.com/a/one-story-here", "Thu, 23 Oct 2025 15:50:00 +0000", "One"),
+        Listed("https://example.com/a/two", None, "Two"),
+        Listed("https://example.com/a/three", None, "Three"),
+        Listed("https://example.com/a/relative", None, "Five"),
+    ]
+
+
+def test_parse_atom_prefers_the_alternate_link() -> None:
+    assert parse_feed(ATOM, BASE) == [
+        Listed("https://example.com/a/one", "2025-01-02T03:04:05Z"),
+        Listed("https://example.com/a/two", "2025-01-03T00:00:00Z"),
+    ]
+
+
+def test_parse_rdf() -> None:
+    assert parse_feed(RDF, BASE) == [Listed("https://example.com/a/one", "2025-01-02")]
+
+
+def test_parse_sitemap_prefers_the_news_date() -> None:
+    assert parse_sitemap(SITEMAP, BASE) == (
+        [Listed("https://example.com/a/one", "2025-01-02T03:04:05Z", "One"),
+         Listed("https://example.com/a/two", "2025-01-03")],
+        [],
+    )
+    assert parse_sitemap(gzip.compress(SITEMAP), BASE)[0][0].url == "https://example.com/a/one"
+
+
+def test_parse_sitemap_index() -> None:
+    assert parse_sitemap(INDEX, BASE) == (
+        [], ["https://example.com/sitemap-news.xml", "https://example.com/sitemap-2.xml.gz"]
+    )
+
+
+def test_a_feed_is_no_sitemap_and_back() -> None:
+    assert parse_sitemap(RSS, BASE) == ([], [])
+    assert parse_feed(SITEMAP, BASE) == []
+
+
+def test_external_entities_are_not_resolved() -> None:
+    entries = parse_feed(XXE, BASE)
+    assert entries and "root:" not in (entries[0].title or "")
+
+
+def test_rebase_keeps_path_and_query() -> None:
+    assert rebase("https://moxie.foxnews.com/google-publisher/politics.xml?x=1", "http://127.0.0.1:8080/politics") == (
+        "http://127.0.0.1:8080/google-publisher/politics.xml?x=1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "article"),
+    [("/politics/house-china-committee-demands-answers-fbi", True),
+     ("/politics/politics-government/20241013-216478/", True),
+     ("/news/malaysia/2024/11/22/all-paid-their-own-way/157698", True),
+     ("/2024/10/13/ishiba-debate/", True),
+     ("/politics/", False), ("/politics/senate", False), ("/tag/election-2024-results-live/", False),
+     ("/author/jane-doe-smith-jones/", False), ("/page/2/", False), ("/", False)],
+)
+def test_looks_like_article(path: str, article: bool) -> None:
+    assert looks_like_article(path) is article
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [("www.foxnews.com", "foxnews.com"), ("moxie.foxnews.com", "foxnews.com"),
+     ("www.japantimes.co.jp", "japantimes.co.jp"), ("127.0.0.1", "127.0.0.1"), ("apnews.com", "apnews.com")],
+)
+def test_site_domain(host: str, domain: str) -> None:
+    assert site_domain(host) == domain
+
+
+def test_refine_paragraphs() -> None:
+    block = "Body one is here. Body two is here. Body three."
+    lines = ["The Headline", "Body one is here.", "RELATED: a teaser elsewhere", "Body two is here.", "___", "Notes."]
+    assert refine_paragraphs(lines, block, "The Headline") == ["Body one is here.", "Body two is here."]
+    # A block that would keep too little is the wrong block: trafilatura is trusted.
+    assert refine_paragraphs(["A long story line " * 5, "x"], "x", None) == ["A long story line " * 5, "x"]
+
+
+@pytest.mark.parametrize(
+    ("names", "people", "wires"),
+    [(["Associated Press"], [], ["AP"]), (["Ann Lee", "Reuters"], ["Ann Lee"], ["Reuters"]),
+     (["Reuters Staff"], ["Reuters Staff"], []), (["Kyodo News", "KYODO"], [], ["Kyodo"]), ([], [], [])],
+)
+def test_split_agencies(names: list[str], people: list[str], wires: list[str]) -> None:
+    assert split_agencies(names) == (people, wires)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("AFP, MANILA", ("AFP", "MANILA")), ("JIJI", ("Jiji", None)), ("Staff writer, with CNA", ("CNA", None)),
+     ("Reuters, WASHINGTON", ("Reuters", "WASHINGTON")), ("By Chen Yu-fu / Staff reporter", (None, None)),
+     ("Bloomberg", ("Bloomberg", None)), ("", (None, None))],
+)
+def test_split_agency_line(text: str, expected: tuple[str | None, str | None]) -> None:
+    assert split_agency_line(text) == expected
