@@ -20,7 +20,6 @@ from newscrawl.cli import (
     EXIT_FAILURE,
     EXIT_LOCKED,
     EXIT_OK,
-    EXIT_USAGE,
     CommandError,
 )
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url

@@ -191,18 +191,25 @@ class SectionSpider(scrapy.Spider):
         links = self.article_links(response)
         self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
         for url, listed in links.items():
-            yield scrapy.Request(
-                url, callback=self.parse_article, meta={META_ARTICLE: True, META_LISTED_RAW: listed}
-            )
+            yield self.article_request(url, listed)
         if links and page < self.max_pages and self.page_param:
             yield self.listing_request(page + 1)
 
-    def listing_request(self, page: int) -> scrapy.Request:
+    def listing_request(self, page: int, url: str | None = None) -> scrapy.Request:
+        """A listing document (page, feed, sitemap), marked for the incremental middleware."""
         return scrapy.Request(
-            self.listing_url(page),
+            url or self.listing_url(page),
             callback=self.parse_listing,
             cb_kwargs={"page": page},
             meta={META_LISTING_PAGE: page},
+        )
+
+    def article_request(self, url: str, listed_raw: str | None = None) -> scrapy.Request:
+        """An article page, with the date its teaser showed (for the ``since`` watermark)."""
+        return scrapy.Request(
+            canonicalize_url(url),
+            callback=self.parse_article,
+            meta={META_ARTICLE: True, META_LISTED_RAW: listed_raw},
         )
 
     # Article pages -----------------------------------------------------------

@@ -22,7 +22,7 @@ from scrapy.utils.gz import gunzip
 
 from newscrawl.credits import parse_byline, split_agencies, split_agency_line
 from newscrawl.items import Article
-from newscrawl.spiders.base import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE, SectionSpider
+from newscrawl.spiders.base import META_LISTED_RAW, SectionSpider
 from newscrawl.urls import canonicalize_url, is_http_url
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
@@ -190,19 +190,7 @@ class DiscoveryMixin(SectionSpider):
         async for request in super().start():
             yield request
         for url in self.feed_urls:
-            yield self.document_request(url, 1)
-
-    def document_request(self, url: str, page: int) -> scrapy.Request:
-        """A feed, sitemap or further listing page: a listing page for the incremental middleware."""
-        return scrapy.Request(
-            url, callback=self.parse_listing, cb_kwargs={"page": page}, meta={META_LISTING_PAGE: page}
-        )
-
-    def article_request(self, url: str, listed_raw: str | None = None) -> scrapy.Request:
-        return scrapy.Request(
-            canonicalize_url(url), callback=self.parse_article,
-            meta={META_ARTICLE: True, META_LISTED_RAW: listed_raw},
-        )
+            yield self.listing_request(1, url)
 
     def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
         kind = document_kind(response.body)
@@ -217,7 +205,7 @@ class DiscoveryMixin(SectionSpider):
             listed, children = parse_feed(response.body, response.url), []
         if page < self.max_pages:
             for child in children[: self.max_pages]:
-                yield self.document_request(child, page + 1)
+                yield self.listing_request(page + 1, child)
         yield from self.listed_requests(listed)
 
     def listed_requests(self, listed: list[Listed]) -> Iterator[scrapy.Request]:

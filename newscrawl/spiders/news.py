@@ -157,7 +157,7 @@ class NewsSpider(SiteSpider):
                 "//link[@rel='next']/@href | //a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
             ).get()
             if next_href:
-                yield self.document_request(response.urljoin(next_href), page + 1)
+                yield self.listing_request(page + 1, response.urljoin(next_href))
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
         """trafilatura (refined by the page's densest-<p> block), then SectionSpider's fallbacks."""
