@@ -1,4 +1,4 @@
-"""``newscrawl crawl|schedule|status``: cron-safe crawls of several spiders, their schedule and record."""
+"""``newscrawl crawl|schedule|status|check``: cron-safe crawls, their schedule, record and a live canary."""
 
 from __future__ import annotations
 
@@ -293,8 +293,74 @@ def register(subparsers: Any) -> None:
     schedule.add_argument("--database", help="SQLAlchemy URL to put in the crontab line")
     schedule.set_defaults(func=cmd_schedule)
 
+    check = subparsers.add_parser(
+        "check", help="live canary: fetch one listing page and one article, report the fields",
+        description="Fetches one listing page and one article from the site (or -a start_url=…), "
+        "stores nothing, and prints which fields were found. Exit 1 when title, body or date is "
+        "missing or no article link was found.",
+    )
+    check.add_argument("spider", metavar="SPIDER")
+    check.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
+    check.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
+    check.set_defaults(func=cmd_check, database=None)
+
     status = subparsers.add_parser("status", help="the last crawls per spider and their health")
     status.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
     status.add_argument("--last", type=int, default=3, help="runs per spider (default 3)")
     status.add_argument("--json", action="store_true", help="JSON for scripts")
     status.set_defaults(func=cmd_status)
+
+
+CHECK_FIELDS = ("title", "body", "published_at", "authors", "credit", "dateline", "comment_count",
+                "image_url", "tags", "summary", "modified_at")
+
+
+def run_check(settings: Any, name: str, spargs: dict[str, str]) -> tuple[dict[str, Any], list[Any]]:
+    """Crawl one listing page and one article without storing anything; the stats and items."""
+    from scrapy import signals
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    for setting, value in {
+        "STORE_ENABLED": False, "CRAWLRUN_ENABLED": False, "INCREMENTAL_ENABLED": False,
+        "HEALTH_ENABLED": False, "CLOSESPIDER_ITEMCOUNT": 1, "CONCURRENT_REQUESTS": 1,
+    }.items():
+        settings.set(setting, value, priority="cmdline")
+    items: list[Any] = []
+
+    def collect(item: Any) -> None:
+        items.append(item)
+
+    process = AsyncCrawlerProcess(settings)
+    crawler = process.create_crawler(name)
+    crawler.signals.connect(collect, signal=signals.item_scraped)
+    process.crawl(crawler, **{"max_pages": "1", **spargs})
+    process.start()
+    return dict(crawler.stats.get_stats()), items
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """A live canary: is the site's layout still what the spider expects? (Never run in CI.)"""
+    settings = _settings(args)
+    from scrapy.spiderloader import get_spider_loader
+
+    [name] = _select_spiders(get_spider_loader(settings), [args.spider])
+    stats, items = run_check(settings, name, _spider_args(args.arg))
+    links = int(stats.get("newscrawl/links/articles", 0))
+    print(f"{name}: listing pages {stats.get('newscrawl/listing_pages', 0)}, article links {links}",
+          file=out)
+    if not items:
+        dropped = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                   if k.startswith("item_dropped_reasons_count/")}
+        print(f"{name}: no article passed the pipelines (dropped: {dropped or 'none'})", file=out)
+        return EXIT_FAILURE
+    item = items[0]
+    print(f"{name}: {item.url} (body by {item.body_method})", file=out)
+    missing = []
+    for field_name in CHECK_FIELDS:
+        value = getattr(item, field_name)
+        present = value not in (None, [], "")
+        if not present and field_name in ("title", "body", "published_at"):
+            missing.append(field_name)
+        shown = (str(value)[:60] + "…") if value is not None and len(str(value)) > 60 else value
+        print(f"  {'ok ' if present else '-- '} {field_name:<14} {shown!r}", file=out)
+    return EXIT_FAILURE if missing or links == 0 else EXIT_OK

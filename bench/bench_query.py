@@ -1,0 +1,383 @@
+"""Search and list latency on synthetic archives of 10k and 100k articles (SQLite and PostgreSQL).
+
+Not a test: run it by hand, e.g.::
+
+    .venv/bin/python bench/bench_query.py                       # 10k and 100k, both backends
+    .venv/bin/python bench/bench_query.py --sizes 10000 --backends sqlite
+    .venv/bin/python bench/bench_query.py --pg-url postgresql+psycopg://user@host/db
+
+Articles are political-news-like text drawn from word lists (function words,
+general political vocabulary and per-topic words, so a topic word occurs in a
+realistic share of articles), 300-800 words each, inserted in bulk through the
+real schema (migrations, FTS triggers, generated tsvector). Each size then runs
+the same ~50 searches (words, phrases, prefixes, with and without filters) and
+~50 filtered listings through :mod:`newscrawl.query`, and prints p50/p95.
+Without ``--pg-url`` a throwaway PostgreSQL cluster is started (tests/support).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from newscrawl import query  # noqa: E402
+from newscrawl.db import ArticleRow, open_database  # noqa: E402
+
+FUNCTION_WORDS = (
+    "the of and to a in that is was for on with as by at from it has said have be his her "
+    "its an not but which their they were would had been this will are who also more after "
+    "over than other into about when some there can could may while such only one two new "
+    "last first since before during against between under most many those these both"
+).split()
+POLITICS = (
+    "government minister ministry party parliament lawmakers cabinet policy election vote "
+    "voters campaign coalition opposition ruling leader leadership official officials "
+    "spokesperson statement press conference committee budget proposal bill law legislation "
+    "reform debate session upper lower house chamber senate council national local regional "
+    "governor mayor prefecture administration support approval rating poll survey public "
+    "citizens economy economic growth inflation prices wages tax taxes spending fiscal deficit "
+    "debt bond market markets trade exports imports tariffs industry companies business "
+    "security defense military forces troops alliance allies treaty talks summit meeting "
+    "agreement negotiations diplomatic diplomacy foreign relations bilateral international "
+    "region regional tensions dispute border maritime waters islands sovereignty sanctions "
+    "pressure criticism concerns warned urged called announced plans plan decision decided "
+    "expected likely agreed rejected approved signed pledged vowed promised denied confirmed "
+    "scandal investigation prosecutors court ruling judge constitution amendment rights "
+    "freedom democracy democratic liberal conservative faction factions secretary general "
+    "chief deputy senior former current next week month year years day Monday Tuesday "
+    "Wednesday Thursday Friday Saturday Sunday morning evening spokesman reporters interview "
+    "according sources people country countries nation nations world global state states"
+).split()
+TOPICS = {
+    "defense": "defense missile missiles destroyer fighter jets deterrence counterstrike "
+    "capabilities procurement spending Pentagon drills exercises radar shipbuilding",
+    "china": "China Beijing Chinese Xi Taiwan strait coast guard Senkaku vessels incursions "
+    "assertiveness Communist delegation ambassador",
+    "energy": "energy nuclear reactors reactor restart utilities electricity grid renewable "
+    "solar wind LNG emissions decarbonization carbon",
+    "economy": "stimulus package yen weaker currency intervention central bank rates "
+    "interest inflation wage hikes consumption households subsidies",
+    "imperial": "imperial family succession princess emperor household agency throne "
+    "female lineage panel consensus",
+    "election": "election snap dissolve dissolution candidates constituencies turnout ballots "
+    "seats majority landslide campaign rally",
+    "scandal": "slush funds kickbacks fundraising political funds accounting prosecutors "
+    "indicted resign resignation apology ethics",
+    "korea": "Korea Seoul Pyongyang North South Korean missile launch summit Yoon "
+    "abductees abductions wartime labor",
+    "russia": "Russia Moscow Russian Ukraine war Kremlin sanctions gas Sakhalin invasion "
+    "reconstruction aid",
+    "trade": "trade tariffs exports semiconductors chips supply chains WTO Mercosur "
+    "agriculture farmers rice beef negotiations",
+    "social": "childcare birthrate declining population aging pensions welfare "
+    "immigration foreign workers visas labor shortage",
+    "tech": "social media platforms minors age verification artificial intelligence AI "
+    "cybersecurity data privacy regulation",
+}
+NAMES = (
+    "Takaichi Kishida Ishiba Koizumi Motegi Hayashi Kono Suga Noda Edano Tamaki Baba "
+    "Akazawa Nakatani Kato Saito Yamaguchi Ozawa Aso Nikai Hagiuda Kamikawa Iwaya Ito"
+).split()
+SOURCES = ("japantoday", "kyodo", "reuters", "nhkworld", "asahi")
+CREDITS = ("Kyodo", "Reuters", "AP", "AFP", "Jiji", "Japan Today", None)
+AUTHORS = (
+    "Haruto Kisaragi",
+    "Lena Ortiz",
+    "Mari Yamamoto",
+    "Ken Sato",
+    "Aiko Tanaka",
+    "John Miller",
+    "Sarah Chen",
+    "Daisuke Ito",
+    "Emma Brown",
+    "Yuki Mori",
+)
+START = datetime(2023, 1, 1, tzinfo=timezone.utc)
+SPAN_SECONDS = int((datetime(2026, 7, 1, tzinfo=timezone.utc) - START).total_seconds())
+
+SEARCHES = [
+    # single words, common to rare
+    "government",
+    "defense",
+    "election",
+    "reactors",
+    "tariffs",
+    "succession",
+    "Pyongyang",
+    "semiconductors",
+    "childcare",
+    "kickbacks",
+    "Takaichi",
+    "Senkaku",
+    "Mercosur",
+    "decarbonization",
+    "abductees",
+    # several words (all must match)
+    "defense budget",
+    "nuclear restart",
+    "China coast guard",
+    "tax wages households",
+    "imperial panel consensus",
+    "Russia sanctions gas",
+    "election turnout seats",
+    "AI regulation",
+    "trade farmers rice",
+    "Kishida cabinet approval",
+    # phrases
+    '"prime minister"',
+    '"coast guard"',
+    '"social media"',
+    '"interest rates"',
+    '"foreign workers"',
+    '"slush funds"',
+    '"age verification"',
+    '"supply chains"',
+    '"wage hikes"',
+    '"snap election"',
+    # prefixes
+    "defen*",
+    "elect*",
+    "nucl*",
+    "sanct*",
+    "semicon*",
+    "Kishi*",
+    "imper*",
+    "tarif*",
+    '"prime min"*',
+    "abduct*",
+    # with filters
+    ("defense", {"source": "kyodo"}),
+    ("election", {"since": date(2026, 1, 1)}),
+    ('"coast guard"', {"credit": "Reuters"}),
+    ("nucl*", {"source": "reuters", "since": date(2025, 6, 1)}),
+    ("Takaichi", {"author": "ortiz"}),
+]
+
+
+def _words(rng: random.Random, count: int, topics: list[str]) -> list[str]:
+    topic_words = [w for t in topics for w in TOPICS[t].split()]
+    kinds = rng.choices((FUNCTION_WORDS, POLITICS, topic_words, NAMES), (50, 33, 14, 3), k=count)
+    return [rng.choice(kind) for kind in kinds]
+
+
+def _body(rng: random.Random, words: list[str]) -> str:
+    paragraphs, sentence, out = [], [], []
+    for word in words:
+        sentence.append(word)
+        if len(sentence) >= rng.randint(12, 28):
+            out.append(" ".join(sentence).capitalize() + ".")
+            sentence = []
+            if len(out) >= rng.randint(2, 4):
+                paragraphs.append(" ".join(out))
+                out = []
+    if sentence:
+        out.append(" ".join(sentence).capitalize() + ".")
+    if out:
+        paragraphs.append(" ".join(out))
+    return "\n\n".join(paragraphs)
+
+
+def synthetic_articles(count: int, seed: int, words: tuple[int, int]) -> Iterator[dict[str, Any]]:
+    rng = random.Random(seed)
+    topic_names = list(TOPICS)
+    now = datetime.now(timezone.utc)
+    for i in range(count):
+        topics = rng.sample(topic_names, rng.randint(1, 3))
+        body_words = _words(rng, rng.randint(*words), topics)
+        title = " ".join(_words(rng, rng.randint(6, 12), topics)).capitalize()
+        published = START + timedelta(seconds=rng.randrange(SPAN_SECONDS))
+        source = rng.choice(SOURCES)
+        yield {
+            "url": f"https://{source}.example/politics/{i}",
+            "source": source,
+            "section": "politics",
+            "title": title,
+            "body": _body(rng, body_words),
+            "published_at": published,
+            "published_raw": published.isoformat(),
+            "authors": rng.sample(AUTHORS, rng.choice((0, 0, 1, 1, 2))),
+            "credit": rng.choice(CREDITS),
+            "tags": topics,
+            "language": "en",
+            "word_count": len(body_words),
+            "body_method": "synthetic",
+            "content_hash": hashlib.sha256(f"{seed}:{i}".encode()).hexdigest(),
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+
+
+def fill(url: str, count: int, seed: int, words: tuple[int, int], batch: int = 2000) -> float:
+    """Insert ``count`` articles in batches; returns seconds taken."""
+    engine = open_database(url)
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for row in synthetic_articles(count, seed, words):
+            rows.append(row)
+            if len(rows) == batch:
+                conn.execute(insert(ArticleRow), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(ArticleRow), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE articles"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def list_queries(rng: random.Random, n: int = 50) -> list[tuple[query.ArticleFilter, int]]:
+    out = []
+    for i in range(n):
+        kind = i % 5
+        since = date(2023, 1, 1) + timedelta(days=rng.randrange(1200))
+        if kind == 0:
+            f = query.ArticleFilter(source=rng.choice(SOURCES))
+        elif kind == 1:
+            f = query.ArticleFilter(since=since, until=since + timedelta(days=30), tz="Asia/Tokyo")
+        elif kind == 2:
+            f = query.ArticleFilter(credit=rng.choice(CREDITS[:-1]), since=since)
+        elif kind == 3:
+            f = query.ArticleFilter(author=rng.choice(AUTHORS).split()[1].lower())
+        else:
+            f = query.ArticleFilter()
+        out.append((f, rng.choice((0, 0, 0, 20, 100))))
+    return out
+
+
+def _timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(url: str, seed: int) -> dict[str, list[float]]:
+    engine = open_database(url)
+    rng = random.Random(seed)
+    timings: dict[str, list[float]] = {"search": [], "list": []}
+    searches = [(s, {}) if isinstance(s, str) else s for s in SEARCHES]
+    lists = list_queries(rng)
+    for q, f in searches[:5]:  # warm the caches once
+        query.search(engine, q, filters=query.ArticleFilter(**f), limit=20)
+    for q, f in searches:
+        filters = query.ArticleFilter(**f)
+        timings["search"].append(
+            _timed(lambda: query.search(engine, q, filters=filters, limit=20))  # noqa: B023
+        )
+    for filters, offset in lists:
+        timings["list"].append(
+            _timed(lambda: query.list_articles(engine, filters, 20, offset))  # noqa: B023
+        )
+    engine.dispose()
+    return timings
+
+
+def percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+@contextmanager
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # The name is generated by this script, never input: safe to format in.
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
+    parser.add_argument("--pg-url", help="a PostgreSQL server URL (a database per size is made)")
+    parser.add_argument("--words", type=int, nargs=2, default=[300, 800], metavar=("MIN", "MAX"))
+    parser.add_argument("--workdir", type=Path, help="where SQLite files go (default: a temp dir)")
+    parser.add_argument("--seed", type=int, default=20261125)
+    args = parser.parse_args(argv)
+
+    results: list[tuple[str, int, str, float, float]] = []
+    with ExitStack() as stack:
+        workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        workdir.mkdir(parents=True, exist_ok=True)
+        pg_server = args.pg_url
+        if "postgresql" in args.backends and not pg_server:
+            from tests.support.postgres import throwaway_cluster
+
+            pg_server = stack.enter_context(throwaway_cluster())
+        for size in args.sizes:
+            for backend in args.backends:
+                if backend == "sqlite":
+                    path = workdir / f"bench-{size}.db"
+                    for stale in workdir.glob(f"bench-{size}.db*"):
+                        stale.unlink()
+                    url = f"sqlite:///{path}"
+                    cleanup: Callable[[], None] = lambda p=path: [  # noqa: E731
+                        f.unlink() for f in p.parent.glob(p.name + "*")
+                    ]
+                else:
+                    name = f"newscrawl_bench_{size}_{uuid.uuid4().hex[:6]}"
+                    ctx = postgres_database(pg_server, name)
+                    url = ctx.__enter__()
+                    cleanup = lambda c=ctx: c.__exit__(None, None, None)  # noqa: E731
+                try:
+                    seconds = fill(url, size, args.seed, tuple(args.words))
+                    print(f"# {backend}: filled {size} articles in {seconds:.1f} s", flush=True)
+                    for op, values in measure(url, args.seed).items():
+                        results.append(
+                            (backend, size, op, percentile(values, 50), percentile(values, 95))
+                        )
+                        print(
+                            f"# {backend} {size} {op}: p50 {results[-1][3]:.1f} ms, "
+                            f"p95 {results[-1][4]:.1f} ms ({len(values)} queries)",
+                            flush=True,
+                        )
+                finally:
+                    cleanup()
+    print()
+    print(f"{'backend':<11} {'rows':>7}  {'op':<6} {'p50 ms':>8} {'p95 ms':>8}")
+    for backend, size, op, p50, p95 in results:
+        print(f"{backend:<11} {size:>7}  {op:<6} {p50:>8.1f} {p95:>8.1f}")
+    by_key = {(b, s, o): (p50, p95) for b, s, o, p50, p95 in results}
+    sizes = sorted(args.sizes)
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        print()
+        print(f"growth {small} -> {large} rows ({large / small:.0f}x data):")
+        for backend in args.backends:
+            for op in ("search", "list"):
+                a, b = by_key.get((backend, small, op)), by_key.get((backend, large, op))
+                if a and b:
+                    print(f"  {backend:<11} {op:<6} p50 x{b[0] / a[0]:.2f}  p95 x{b[1] / a[1]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

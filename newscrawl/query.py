@@ -1,0 +1,536 @@
+"""Querying the archive: full-text search, filtered listings, one article, streaming export, stats.
+
+Every function takes an :class:`~sqlalchemy.Engine` (or a database URL) and
+plain arguments, and returns plain dataclasses or dicts. Every statement binds
+its values: the user's search text is parsed here into words and phrases and
+handed to FTS5 / ``to_tsquery`` as data, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    exists,
+    func,
+    literal_column,
+    column,
+    select,
+    table,
+    true,
+)
+
+from newscrawl.db.engine import open_database
+from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
+
+#: Markers the database puts around matched words in snippets (replaced before returning).
+_MARK_START, _MARK_END = "\x02", "\x03"
+#: Text-search configuration used by the PostgreSQL migration; a constant, never input.
+_PG_CONFIG = literal_column("'english'::regconfig")
+_PG_VECTOR = literal_column("articles.search_vector")
+_FTS = literal_column("articles_fts")
+_FTS_TABLE = table("articles_fts", column("rowid"))
+_CHUNK = re.compile(r'"(?P<phrase>[^"]*)(?:"(?P<star>\*)?)?|(?P<word>[^\s"]+)')
+_WORD = re.compile(r"[^\W_]+")
+
+EngineLike = Engine | str
+
+
+class InvalidFilter(ValueError):
+    """A filter value that cannot be used (unknown time zone, since after until…)."""
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Which articles a listing, search or export covers; ``None`` = no restriction.
+
+    ``since`` and ``until`` are calendar days in ``tz`` (an IANA zone name),
+    both inclusive; ``author`` matches part of any author's name and
+    ``credit``/``section`` match whole values, all ignoring case.
+    """
+
+    source: str | None = None
+    section: str | None = None
+    since: date | None = None
+    until: date | None = None
+    tz: str = "UTC"
+    author: str | None = None
+    credit: str | None = None
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidFilter(f"unknown time zone {self.tz!r}") from exc
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The UTC instants ``[start, end)`` the ``since``/``until`` days cover."""
+        zone = self.zone()
+        if self.since and self.until and self.since > self.until:
+            raise InvalidFilter(f"--since {self.since} is after --until {self.until}")
+
+        def midnight(day: date | None) -> datetime | None:
+            if day is None:
+                return None
+            return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+
+        end = None if self.until is None else midnight(self.until + timedelta(days=1))
+        return midnight(self.since), end
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One line of a listing."""
+
+    id: int
+    url: str
+    source: str
+    section: str | None
+    title: str
+    published_at: datetime
+    credit: str | None
+    authors: list[str]
+    word_count: int | None
+
+
+@dataclass(frozen=True)
+class SearchHit(ArticleSummary):
+    """A search result: the article, its rank (higher is better) and a highlighted snippet."""
+
+    rank: float = 0.0
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A previous version of an article, replaced at ``replaced_at``."""
+
+    id: int
+    title: str
+    body: str
+    published_at: datetime
+    modified_at: datetime | None
+    content_hash: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    replaced_at: datetime
+
+
+@dataclass(frozen=True)
+class ArticleDetail:
+    """One article in full, with its earlier versions (oldest first)."""
+
+    id: int
+    url: str
+    source: str
+    section: str | None
+    title: str
+    body: str
+    summary: str | None
+    published_at: datetime
+    published_raw: str | None
+    modified_at: datetime | None
+    authors: list[str]
+    credit: str | None
+    dateline: str | None
+    comment_count: int | None
+    image_url: str | None
+    tags: list[str]
+    language: str | None
+    word_count: int | None
+    body_method: str | None
+    content_hash: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    revisions: list[Revision] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts for ``newscrawl stats``; ``days`` are calendar days in the zone asked for."""
+
+    articles: int
+    sources: list[dict[str, Any]]
+    days: list[dict[str, Any]]
+    credits: list[dict[str, Any]]
+    last_crawls: list[dict[str, Any]]
+
+
+# --- Search text -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One unit of a search: a word or a quoted phrase (``text``), optionally a prefix."""
+
+    text: str
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+def parse_query(query: str) -> list[Term]:
+    """Split search text into words and ``"quoted phrases"``; a trailing ``*`` makes a prefix.
+
+    Everything else is text: operators (AND, OR, NEAR, ``-``, ``^``, ``col:``)
+    and punctuation carry no meaning, an unclosed quote runs to the end, and
+    chunks without a letter or digit are dropped.
+    """
+    terms = []
+    for match in _CHUNK.finditer(unicodedata.normalize("NFC", query)):
+        if match["word"] is not None:
+            text, prefix = match["word"].rstrip("*"), match["word"].endswith("*")
+        else:
+            text, prefix = match["phrase"], match["star"] is not None
+        words = tuple(_WORD.findall(text))
+        if words:
+            terms.append(Term(text=text, words=words, prefix=prefix))
+    return terms
+
+
+def fts5_query(terms: Sequence[Term]) -> str:
+    """An FTS5 MATCH expression in which every term is a quoted string (so, only text)."""
+    return " ".join(
+        '"' + term.text.replace('"', '""') + '"' + ("*" if term.prefix else "") for term in terms
+    )
+
+
+def _pg_tsquery(terms: Sequence[Term]) -> ColumnElement[Any]:
+    """A tsquery ANDing the terms: PostgreSQL parses each phrase itself (``U.S.``, ``3.5``);
+    a prefix's last word, letters and digits only, gets ``:*``."""
+    parts: list[ColumnElement[Any]] = []
+    for term in terms:
+        if not term.prefix:
+            parts.append(func.phraseto_tsquery(_PG_CONFIG, term.text))
+            continue
+        last = func.to_tsquery(_PG_CONFIG, term.words[-1] + ":*")
+        if len(term.words) > 1:
+            head = func.phraseto_tsquery(_PG_CONFIG, " ".join(term.words[:-1]))
+            last = func.tsquery_phrase(head, last)
+        parts.append(last)
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&")(part)
+    return combined
+
+
+def _highlight(snippet: str | None, markers: tuple[str, str]) -> str:
+    text = " ".join((snippet or "").split())
+    return text.replace(_MARK_START, markers[0]).replace(_MARK_END, markers[1])
+
+
+# --- Statements ---------------------------------------------------------------
+
+_SUMMARY_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.url,
+    ArticleRow.source,
+    ArticleRow.section,
+    ArticleRow.title,
+    ArticleRow.published_at,
+    ArticleRow.credit,
+    ArticleRow.authors,
+    ArticleRow.word_count,
+)
+
+
+@contextmanager
+def _engine(target: EngineLike) -> Iterator[Engine]:
+    if isinstance(target, Engine):
+        yield target
+        return
+    engine = open_database(target)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _filter_clauses(filters: ArticleFilter | None, dialect: str) -> list[ColumnElement[bool]]:
+    if filters is None:
+        return []
+    clauses: list[ColumnElement[bool]] = []
+    if filters.source is not None:
+        clauses.append(ArticleRow.source == filters.source)
+    if filters.section is not None:
+        clauses.append(func.lower(ArticleRow.section) == filters.section.lower())
+    if filters.credit is not None:
+        clauses.append(func.lower(ArticleRow.credit) == filters.credit.lower())
+    if filters.author is not None:
+        elements = func.json_each if dialect == "sqlite" else func.json_array_elements_text
+        names = elements(ArticleRow.authors).table_valued("value")
+        match = func.lower(names.c.value).contains(filters.author.lower(), autoescape=True)
+        clauses.append(exists(select(1).select_from(names).where(match)))
+    start, end = filters.bounds()
+    if start is not None:
+        clauses.append(ArticleRow.published_at >= start)
+    if end is not None:
+        clauses.append(ArticleRow.published_at < end)
+    return clauses
+
+
+def _newest_first(stmt: Select[Any]) -> Select[Any]:
+    return stmt.order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {column.key: row._mapping[column.key] for column in _SUMMARY_COLUMNS}
+
+
+def list_articles(
+    engine: EngineLike, filters: ArticleFilter | None = None, limit: int = 20, offset: int = 0
+) -> list[ArticleSummary]:
+    """Articles matching ``filters``, newest first."""
+    with _engine(engine) as eng:
+        stmt = select(*_SUMMARY_COLUMNS).where(*_filter_clauses(filters, eng.dialect.name))
+        stmt = _newest_first(stmt).limit(limit).offset(offset)
+        with eng.connect() as conn:
+            return [ArticleSummary(**_summary(row)) for row in conn.execute(stmt)]
+
+
+def search(
+    engine: EngineLike,
+    query: str,
+    *,
+    filters: ArticleFilter | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    highlight: tuple[str, str] = ("[", "]"),
+) -> list[SearchHit]:
+    """Articles whose title or body match ``query``, best first, with a snippet of the body.
+
+    ``query`` is words (all must match), ``"quoted phrases"`` and ``prefix*``
+    terms; anything else in it is ordinary text. ``highlight`` surrounds the
+    matched words in snippets.
+    """
+    terms = parse_query(query)
+    if not terms:
+        return []
+    with _engine(engine) as eng:
+        dialect = eng.dialect.name
+        clauses = _filter_clauses(filters, dialect)
+        if dialect == "sqlite":
+            stmt = _sqlite_search(terms, clauses, limit, offset)
+        elif dialect == "postgresql":
+            stmt = _postgresql_search(terms, clauses, limit, offset)
+        else:
+            raise NotImplementedError(f"search supports SQLite and PostgreSQL, not {dialect}")
+        with eng.connect() as conn:
+            rows = conn.execute(stmt).all()
+    return [
+        SearchHit(**_summary(row), rank=float(row.rank), snippet=_highlight(row.snippet, highlight))
+        for row in rows
+    ]
+
+
+def _sqlite_search(
+    terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
+) -> Select[Any]:
+    # The page is ranked inside the FTS index alone: bm25 (lower is better, a
+    # title hit weighs five body hits), ties newest-inserted first. Joining
+    # articles per match to order by published_at would read past each long
+    # body (overflow pages), several times slower on common words. Filters
+    # become a set of ids, tested with `rowid + 0` so FTS5 scans its matches
+    # once instead of probing the index id by id. snippet() runs per shown row.
+    expression = fts5_query(terms)
+    rank = func.bm25(_FTS, 5.0, 1.0)
+    page = select(_FTS_TABLE.c.rowid.label("id"), rank.label("rank")).where(
+        _FTS.op("MATCH")(expression)
+    )
+    if clauses:
+        page = page.where((_FTS_TABLE.c.rowid + 0).in_(select(ArticleRow.id).where(*clauses)))
+    page = page.order_by(rank, _FTS_TABLE.c.rowid.desc()).limit(limit).offset(offset)
+    ranked = page.subquery("page")
+    snippet = (
+        select(func.snippet(_FTS, 1, _MARK_START, _MARK_END, "…", 32))
+        .where(_FTS.op("MATCH")(expression), _FTS_TABLE.c.rowid == ranked.c.id)
+        .scalar_subquery()
+    )
+    return (
+        select(*_SUMMARY_COLUMNS, (-ranked.c.rank).label("rank"), snippet.label("snippet"))
+        .select_from(ranked)
+        .join(ArticleRow, ArticleRow.id == ranked.c.id)
+        .order_by(ranked.c.rank, ranked.c.id.desc())
+    )
+
+
+def _postgresql_search(
+    terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
+) -> Select[Any]:
+    tsquery = select(_pg_tsquery(terms).label("q")).subquery("tsq")
+    rank = func.ts_rank_cd(_PG_VECTOR, tsquery.c.q)
+    page = (
+        select(ArticleRow.id.label("id"), rank.label("rank"), tsquery.c.q)
+        .select_from(ArticleRow)
+        .join(tsquery, true())
+        .where(_PG_VECTOR.op("@@")(tsquery.c.q), *clauses)
+        .order_by(rank.desc(), ArticleRow.published_at.desc(), ArticleRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    options = (
+        f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxWords=35, MinWords=15, "
+        'MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    snippet = func.ts_headline(_PG_CONFIG, ArticleRow.body, page.c.q, options)
+    return (
+        select(*_SUMMARY_COLUMNS, page.c.rank, snippet.label("snippet"))
+        .select_from(page)
+        .join(ArticleRow, ArticleRow.id == page.c.id)
+        .order_by(page.c.rank.desc(), ArticleRow.published_at.desc(), ArticleRow.id.desc())
+    )
+
+
+def get_article(engine: EngineLike, url_or_id: str | int) -> ArticleDetail | None:
+    """The article with this id (an int or a string of digits) or canonical URL, with revisions."""
+    with _engine(engine) as eng, eng.connect() as conn:
+        if isinstance(url_or_id, int) or str(url_or_id).isdigit():
+            where = ArticleRow.id == int(url_or_id)
+        else:
+            where = ArticleRow.url == url_or_id
+        columns = list(ArticleRow.__table__.columns)
+        row = conn.execute(select(*columns).where(where)).one_or_none()
+        if row is None:
+            return None
+        revisions = conn.execute(
+            select(*(c for c in ArticleRevision.__table__.columns if c.key != "article_id"))
+            .where(ArticleRevision.article_id == row.id)
+            .order_by(ArticleRevision.id)
+        )
+        return ArticleDetail(
+            **dict(row._mapping), revisions=[Revision(**dict(r._mapping)) for r in revisions]
+        )
+
+
+def iter_articles(
+    engine: EngineLike, filters: ArticleFilter | None = None, batch_size: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every matching article as a dict of all its columns, newest first, streamed.
+
+    Rows are fetched ``batch_size`` at a time (a server-side cursor on
+    PostgreSQL), so memory stays flat whatever the archive's size.
+    """
+    with _engine(engine) as eng:
+        stmt = select(*ArticleRow.__table__.columns).where(
+            *_filter_clauses(filters, eng.dialect.name)
+        )
+        with eng.connect() as conn:
+            result = conn.execution_options(yield_per=batch_size).execute(_newest_first(stmt))
+            for row in result:
+                yield dict(row._mapping)
+
+
+def export_columns() -> list[str]:
+    """The keys of :func:`iter_articles`' dicts, in table order."""
+    return [column.key for column in ArticleRow.__table__.columns]
+
+
+def known_sources(engine: EngineLike) -> list[str]:
+    """The sources that have articles in the archive, sorted."""
+    with _engine(engine) as eng, eng.connect() as conn:
+        stmt = select(ArticleRow.source).distinct().order_by(ArticleRow.source)
+        return list(conn.scalars(stmt))
+
+
+def stats(engine: EngineLike, tz: str = "UTC") -> Stats:
+    """Articles per source, per calendar day in ``tz`` and per credit; the last crawl per spider."""
+    zone = ArticleFilter(tz=tz).zone()
+    with _engine(engine) as eng, eng.connect() as conn:
+        sources = [
+            {
+                "source": r.source,
+                "articles": r.n,
+                "first_published": r.first,
+                "last_published": r.last,
+            }
+            for r in conn.execute(
+                select(
+                    ArticleRow.source,
+                    func.count().label("n"),
+                    func.min(ArticleRow.published_at).label("first"),
+                    func.max(ArticleRow.published_at).label("last"),
+                )
+                .group_by(ArticleRow.source)
+                .order_by(func.count().desc(), ArticleRow.source)
+            )
+        ]
+        credits = [
+            {"credit": r.credit, "articles": r.n}
+            for r in conn.execute(
+                select(ArticleRow.credit, func.count().label("n"))
+                .group_by(ArticleRow.credit)
+                .order_by(func.count().desc(), ArticleRow.credit)
+            )
+        ]
+        # Days are counted here rather than in SQL so any zone works the same on both backends.
+        days: Counter[date] = Counter()
+        published = conn.execution_options(yield_per=5000).execute(select(ArticleRow.published_at))
+        for (instant,) in published:
+            days[instant.astimezone(zone).date()] += 1
+        runs = CrawlRun.__table__.alias("runs")
+        latest = (
+            select(CrawlRun.id)
+            .where(CrawlRun.spider == runs.c.spider)
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(1)
+            .correlate(runs)
+            .scalar_subquery()
+        )
+        crawls = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(
+                    runs.c.spider,
+                    runs.c.started_at,
+                    runs.c.finished_at,
+                    runs.c.status,
+                    runs.c.finish_reason,
+                    runs.c.scraped,
+                    runs.c.inserted,
+                    runs.c.updated,
+                    runs.c.unchanged,
+                    runs.c.dropped,
+                    runs.c.errors,
+                )
+                .where(runs.c.id == latest)
+                .order_by(runs.c.spider)
+            )
+        ]
+    return Stats(
+        articles=sum(s["articles"] for s in sources),
+        sources=sources,
+        days=[{"day": day, "articles": n} for day, n in sorted(days.items(), reverse=True)],
+        credits=credits,
+        last_crawls=crawls,
+    )
+
+
+__all__ = [
+    "ArticleDetail",
+    "ArticleFilter",
+    "ArticleSummary",
+    "InvalidFilter",
+    "Revision",
+    "SearchHit",
+    "Stats",
+    "Term",
+    "export_columns",
+    "get_article",
+    "iter_articles",
+    "known_sources",
+    "list_articles",
+    "parse_query",
+    "search",
+    "stats",
+]
