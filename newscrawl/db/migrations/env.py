@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from newscrawl.db.models import Base
+from newscrawl.db.models import Base, include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,6 +27,7 @@ def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         # SQLite cannot ALTER most things in place; batch mode rebuilds tables.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
