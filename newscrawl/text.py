@@ -26,7 +26,9 @@ def normalize_text(s: str) -> str:
     """Return ``s`` in NFC with zero-width/control characters removed and whitespace collapsed."""
     # Zero-width characters go first: left in place they can sit between a base letter and
     # its combining mark and stop NFC from composing the pair.
-    s = unicodedata.normalize("NFC", s.translate(_DELETE))
+    s = s.translate(_DELETE)
+    if not unicodedata.is_normalized("NFC", s):  # a fast C check; most text already is
+        s = unicodedata.normalize("NFC", s)
     return _WHITESPACE.sub(" ", s).strip()
 
 
@@ -44,7 +46,7 @@ def split_paragraphs(body: str) -> list[str]:
     paragraphs: list[str] = []
     current: list[str] = []
     for line in body.splitlines():
-        if normalize_text(line):
+        if line.translate(_DELETE).strip():
             current.append(line)
         elif current:
             paragraphs.append(" ".join(current))
@@ -165,7 +167,11 @@ def boilerplate_kind(paragraph: str) -> str | None:
     A paragraph of several units takes the kind of its first one. Kinds: promo, login,
     social, survey, related, newsletter, comments, site-footer, browser-warning.
     """
-    text = normalize_text(paragraph)
+    return _kind(normalize_text(paragraph))
+
+
+def _kind(text: str) -> str | None:
+    """:func:`boilerplate_kind` of an already normalised paragraph."""
     if m := _WHOLE_RE.fullmatch(text):
         return next(k for k, v in m.groupdict().items() if v is not None).replace("_", "-")
     tail = _tail_start(text)
@@ -188,7 +194,7 @@ def strip_boilerplate(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]:
             in_related_block = True
             removed.append("related")
             continue
-        kind = boilerplate_kind(text)
+        kind = _kind(text)
         if kind is not None:
             removed.append(kind)
             continue
@@ -202,9 +208,14 @@ def strip_boilerplate(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def content_hash(title: str | None, body: str | None) -> str:
     """Return a sha256 hex fingerprint of title and body, blind to whitespace and case."""
+    return content_hash_of_paragraphs(title, split_paragraphs(body or ""))
+
+
+def content_hash_of_paragraphs(title: str | None, paragraphs: Sequence[str]) -> str:
+    """:func:`content_hash` for a body already split into normalised paragraphs (no re-parsing)."""
     head = normalize_text(title or "").casefold()
-    paragraphs = (normalize_text(p).casefold() for p in split_paragraphs(body or ""))
-    return hashlib.sha256((head + "\n" + "\n\n".join(paragraphs)).encode("utf-8")).hexdigest()
+    text = head + "\n" + "\n\n".join(p.casefold() for p in paragraphs)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # A token counts when it holds a letter or digit, so a lone "—" is not a word.
@@ -213,4 +224,6 @@ _WORD = re.compile(r"\S*\w\S*")
 
 def word_count(body: str) -> int:
     """Count the words of ``body`` (whitespace-separated tokens holding a letter or digit)."""
-    return len(_WORD.findall(normalize_text(body)))
+    # Normalising first would not change the count: NFC and zero-width removal never
+    # split or join tokens, and \S matches zero-width characters either way.
+    return len(_WORD.findall(body))

@@ -11,7 +11,7 @@ from scrapy.statscollectors import StatsCollector
 from newscrawl.credits import normalize_credit, pick_credit, split_credit_lines, split_dateline
 from newscrawl.dates import parse_datetime
 from newscrawl.text import (
-    content_hash,
+    content_hash_of_paragraphs,
     join_paragraphs,
     normalize_text,
     split_paragraphs,
@@ -62,17 +62,16 @@ class CleanPipeline:
                 adapter[name] = normalize_text(adapter[name]) or None
         adapter["authors"] = _clean_list(adapter.get("authors"))
         adapter["tags"] = _clean_list(adapter.get("tags"))
-        if adapter.get("body") is not None:
-            self._clean_body(adapter)
+        paragraphs = self._clean_body(adapter) if adapter.get("body") is not None else []
         zone = self._timezone()
         if adapter.get("published_at") is None:
             adapter["published_at"] = parse_datetime(adapter.get("published_raw"), zone)
         if adapter.get("modified_at") is None:
             adapter["modified_at"] = parse_datetime(adapter.get("modified_raw"), zone)
-        adapter["content_hash"] = content_hash(adapter.get("title"), adapter.get("body"))
+        adapter["content_hash"] = content_hash_of_paragraphs(adapter.get("title"), paragraphs)
         return item
 
-    def _clean_body(self, adapter: ItemAdapter) -> None:
+    def _clean_body(self, adapter: ItemAdapter) -> list[str]:
         paragraphs, kinds = strip_boilerplate(split_paragraphs(adapter["body"]))
         for kind in kinds:
             self.stats.inc_value(f"clean/boilerplate/{kind}")
@@ -93,3 +92,4 @@ class CleanPipeline:
         body = join_paragraphs(paragraphs)
         adapter["body"] = body or None
         adapter["word_count"] = word_count(body) if body else 0
+        return paragraphs

@@ -174,13 +174,17 @@ class SectionSpider(scrapy.Spider):
                     url = response.urljoin(href.strip())
                     if self.is_article_url(url) and links.get(canonicalize_url(url)) is None:
                         links[canonicalize_url(url)] = listed
-        for href in response.css("a::attr(href)").getall():
+        hrefs = response.css("a::attr(href)").getall()
+        offsection = 0
+        for href in hrefs:
             url = response.urljoin(href.strip())
-            self.crawler.stats.inc_value("newscrawl/links/seen")
             if not self.is_article_url(url):
-                self.crawler.stats.inc_value("newscrawl/links/offsection")
+                offsection += 1
                 continue
             links.setdefault(canonicalize_url(url), None)
+        # Counted once per page: a listing has hundreds of links.
+        self.crawler.stats.inc_value("newscrawl/links/seen", len(hrefs))
+        self.crawler.stats.inc_value("newscrawl/links/offsection", offsection)
         return links
 
     def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
