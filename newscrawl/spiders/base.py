@@ -245,7 +245,7 @@ class SectionSpider(scrapy.Spider):
             modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified, provenance, "modified_raw"),
             authors=authors,
             dateline=self.first(None, sel, self.selectors.dateline, provenance, "dateline"),
-            credit_lines=self.credit_lines(sel),
+            credit_lines=self.credit_lines(sel, paragraphs if body_method == "selectors" else None),
             comment_count=self.comment_count(sel),
             image_url=self.image_url(response, meta),
             tags=list(meta.tags),
@@ -319,11 +319,17 @@ class SectionSpider(scrapy.Spider):
                     return names, paragraphs
         return [], paragraphs
 
-    def credit_lines(self, sel: Selector) -> list[str]:
-        """Copyright lines (``© KYODO``) around and inside the article body, in page order."""
-        # The body's own lines count too: a JSON-LD articleBody usually omits them.
-        css = ", ".join(filter(None, (self.selectors.credit, self.selectors.body)))
-        texts = (" ".join(_texts(node)) for node in sel.css(css)) if css else ()
+    def credit_lines(self, sel: Selector, body_paragraphs: list[str] | None = None) -> list[str]:
+        """Copyright lines (``© KYODO``) inside and after the article body.
+
+        ``body_paragraphs``: the site-selector paragraphs when already extracted; else the body
+        selector is queried, since a JSON-LD articleBody usually omits the page's own lines.
+        """
+        if body_paragraphs is None and self.selectors.body:
+            body_paragraphs = extract_paragraphs(sel, self.selectors.body)
+        texts = list(body_paragraphs or [])
+        if self.selectors.credit:
+            texts += (" ".join(_texts(node)) for node in sel.css(self.selectors.credit))
         return list(dict.fromkeys(t for t in texts if _COPYRIGHT.match(t)))
 
     def comment_count(self, sel: Selector) -> int | None:
