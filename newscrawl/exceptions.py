@@ -37,3 +37,7 @@ class DuplicateContent(ArticleDropped):
 
 class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be reached or migrated."""
+
+
+class Mojibake(ArticleDropped):
+    """The text holds U+FFFD or UTF-8 read as Latin-1/Windows-1252 ("Ã©", "â€™"): a wrong charset."""

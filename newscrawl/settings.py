@@ -33,8 +33,17 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A 429/503 with Retry-After waits that long before the retry; a longer wait is not retried.
+RETRY_AFTER_MAX_SECONDS = 60
+DOWNLOADER_MIDDLEWARES = {
+    # Between RetryMiddleware (550) and the downloader: sees responses before it retries them.
+    "newscrawl.middlewares.retry_after.RetryAfterMiddleware": 560,
+    # Scrapy's decompression, plus oversize/* stats naming responses over DOWNLOAD_MAXSIZE.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "newscrawl.middlewares.oversize.OversizeMiddleware": 590,
+}
 DOWNLOAD_TIMEOUT = 30
-# Article pages are ~100-300 KB; anything far larger is not an article.
+# Article pages are ~100-300 KB; anything far larger is not an article (also after gunzip).
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 # Redirects stay on; the offsite middleware drops redirects to other domains.
@@ -47,8 +56,9 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 # --- Items -------------------------------------------------------------------
-# One item per page: 10 concurrent items beat the default 100 (fewer tasks per response).
-CONCURRENT_ITEMS = 10
+# Measured with the real pipelines (bench/throughput.py, 2,000 pages): 100 gave 149 pages/s
+# against 104 for 10, at the same CPU time; the "10 is faster" advice holds for trivial spiders.
+CONCURRENT_ITEMS = 100
 ITEM_PIPELINES = {
     "newscrawl.pipelines.CleanPipeline": 100,
     "newscrawl.pipelines.ValidatePipeline": 200,

@@ -12,16 +12,18 @@ _TRACKING_PARAMS = {"fbclid", "gclid"}
 
 
 def _netloc(split: SplitResult) -> str:
-    """Return the lower-cased host with user info and any non-default port."""
+    """Return the lower-cased host with any non-default port.
+
+    User info (``user:pass@``) is dropped: credentials never belong in a stored article URL.
+    """
     host = split.hostname or ""
     if ":" in host:  # an IPv6 literal lost its brackets in .hostname
         host = f"[{host}]"
     try:
         port = split.port
     except ValueError:  # a non-numeric port: keep what was written rather than fail
-        return split.netloc.lower()
-    userinfo = split.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{host}" if userinfo else host
+        return split.netloc.rpartition("@")[2].lower()
+    netloc = host
     if port is not None and port != _DEFAULT_PORTS.get(split.scheme.lower()):
         netloc += f":{port}"
     return netloc
@@ -65,6 +67,7 @@ def is_http_url(url: str) -> bool:
     """Tell whether ``url`` is an absolute http(s) URL with a host."""
     try:
         split = urlsplit(url.strip())
+        split.port  # noqa: B018 (raises ValueError for a port out of range)
         return split.scheme.lower() in _DEFAULT_PORTS and bool(split.hostname)
     except ValueError:  # e.g. an unbalanced "[" in the host
         return False

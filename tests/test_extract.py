@@ -102,7 +102,7 @@ JSON_LD_CASES = [
     ("in-language", {**ARTICLE, "inLanguage": "en-US"}, "language", "en"),
     ("publisher-object", {**ARTICLE, "publisher": {"@type": "Organization", "name": "Daily Planet"}}, "publisher", "Daily Planet"),
     ("publisher-string", {**ARTICLE, "publisher": "Daily Planet"}, "publisher", "Daily Planet"),
-    ("article-body-raw", {**ARTICLE, "articleBody": "First.\n\nSecond &amp; last."}, "body", "First.\n\nSecond &amp; last."),
+    ("article-body-as-text", {**ARTICLE, "articleBody": "First.\n\nSecond &amp; last."}, "body", "First.\n\nSecond & last."),
     ("description-tags-entities", {**ARTICLE, "description": "<p>Tax &amp; spend\r\n  plan</p>"}, "description", "Tax & spend plan"),
     ("title-whitespace-entities", {**ARTICLE, "headline": "  PM&#8217;s\n\tbudget  "}, "title", "PM’s budget"),
     ("escaped-markup-kept-as-text", {**ARTICLE, "headline": "Why &lt;b&gt; tags"}, "title", "Why <b> tags"),

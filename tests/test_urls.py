@@ -67,7 +67,8 @@ DUPLICATE_FEED = (
         ("http://www.japantoday.com/category/politics/view/x",
          "http://www.japantoday.com/category/politics/view/x"),
         ("  https://japantoday.com/a \n", "https://japantoday.com/a"),
-        ("https://User@Example.com/a", "https://User@example.com/a"),
+        ("https://User@Example.com/a", "https://example.com/a"),
+        ("https://user:secret@Example.com:8443/a", "https://example.com:8443/a"),
         ("http://[::1]:80/a", "http://[::1]/a"),
     ],
     ids=[
@@ -77,7 +78,7 @@ DUPLICATE_FEED = (
         "curly-lower-hex", "curly-raw", "hex-case", "space", "percent-sign", "encoded-slash",
         "invalid-utf8", "default-http-port", "other-port", "https-port-on-http", "empty-path",
         "empty-path-query", "trailing-slash-kept", "no-trailing-slash-kept", "old-www-view",
-        "surrounding-space", "userinfo-kept", "ipv6",
+        "surrounding-space", "userinfo-dropped", "credentials-dropped", "ipv6",
     ],
 )
 def test_canonicalize_url(url, expected):

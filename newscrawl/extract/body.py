@@ -6,11 +6,17 @@ import copy
 import re
 from collections.abc import Iterator
 
+import lxml.html
 import parsel
 from lxml import etree
 
-# Their text is never reader-visible prose, wherever they sit.
-NON_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
+# Their text is never reader-visible prose, wherever they sit. Beyond script/style/noscript/template:
+# form controls and iframe fallback, and the raw-text relics xmp/plaintext/noembed/noframes, whose
+# "text" is whatever markup follows (libxml2 reads <plaintext> to the end of the page).
+NON_TEXT_TAGS = frozenset({
+    "script", "style", "noscript", "template",
+    "textarea", "select", "button", "iframe", "xmp", "plaintext", "noembed", "noframes",
+})
 # Text inside them still flows with its neighbours ("<p>a<br>b</p>" is "a b", not "ab").
 BREAKING_TAGS = frozenset({"br", "p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
 CHROME_TAGS = NON_TEXT_TAGS | {
@@ -31,6 +37,8 @@ FRAME_SHARE = 0.8
 SHORT_PARAGRAPH = 25
 SENTENCE_END = tuple(".!?…:;\"'”’)»。！？」』")
 _WS_RE = re.compile(r"\s+")
+_TAG_RE = re.compile(r"<(?:/?[A-Za-z][^<>]*|!--.*?--)>", re.S)
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _tag(element: etree._Element) -> str | None:
@@ -64,6 +72,37 @@ def element_text(element: etree._Element) -> str:
     return _WS_RE.sub(" ", "".join(parts)).strip()
 
 
+def markup_to_text(value: str) -> str:
+    """Plain text of a string that may hold HTML (a CMS's JSON-LD ``articleBody``): non-text
+    elements dropped with their content, other tags dropped, entities decoded, block elements and
+    line breaks kept as line breaks. Escaped markup (``&lt;b&gt;``) is literal text and stays."""
+    if "<" not in value and "&" not in value:
+        return value
+    try:
+        root = lxml.html.fragment_fromstring(value, create_parent="div")
+    except (etree.ParserError, ValueError):  # nothing parseable, or NUL/control characters
+        return _TAG_RE.sub(" ", value)
+    parts: list[str] = []
+    hidden = 0
+    for event, node in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        tag = _tag(node)
+        if event in ("comment", "pi"):
+            parts.append("" if hidden else node.tail or "")
+        elif event == "start":
+            if hidden or tag is None or tag in NON_TEXT_TAGS:
+                hidden += 1
+            else:
+                parts.append(("\n" if tag in BREAKING_TAGS else "") + (node.text or ""))
+        else:
+            if hidden:
+                hidden -= 1
+            elif tag in BREAKING_TAGS:
+                parts.append("\n")
+            if not hidden and node is not root:
+                parts.append(node.tail or "")
+    return "".join(parts).strip()
+
+
 def extract_paragraphs(selector: parsel.Selector, css: str) -> list[str]:
     """Text of each element matched by ``css``, in document order; empty ones dropped."""
     texts = (
@@ -81,11 +120,12 @@ def _drop(element: etree._Element) -> None:
     if parent is None:
         return
     if element.tail:  # keep the text that follows the dropped element
+        # libxml2 parses control characters that lxml then refuses to set back: drop them (no text).
         previous = element.getprevious()
         if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
+            previous.tail = _XML_INVALID.sub("", (previous.tail or "") + element.tail)
         else:
-            parent.text = (parent.text or "") + element.tail
+            parent.text = _XML_INVALID.sub("", (parent.text or "") + element.tail)
     parent.remove(element)
 
 

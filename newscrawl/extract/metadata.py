@@ -12,6 +12,8 @@ from urllib.parse import urljoin
 
 import parsel
 
+from newscrawl.extract.body import markup_to_text
+
 # Every article-like schema.org type ranks equally (first in the page wins); a bare WebPage is
 # only a last resort because its name/description usually describe the site section, not the story.
 ARTICLE_TYPES = frozenset(
@@ -232,7 +234,8 @@ def _json_ld_fields(node: Mapping[str, Any], index: Mapping[str, dict[str, Any]]
         "canonical_url": _url_of(node.get("mainEntityOfPage"), index, ("@id", "url")) or _url_of(node.get("url"), index),
         "language": normalize_language(language),
         "publisher": next(filter(None, (_name_of(p, index) for p in _items(node.get("publisher")))), None),
-        "body": (body.strip() or None) if isinstance(body, str) else None,
+        # JSON-LD articleBody is sometimes HTML: keep its text only.
+        "body": (markup_to_text(body) or None) if isinstance(body, str) else None,
     }
     return {name: value for name, value in values.items() if value}
 
@@ -251,9 +254,13 @@ def _meta_index(selector: parsel.Selector) -> dict[str, list[str]]:
     """Lower-cased meta property/name/itemprop -> contents in document order."""
     index: dict[str, list[str]] = {}
     for meta in selector.xpath("//meta[@content]"):
-        content = meta.attrib.get("content", "")
+        try:
+            attrib = meta.attrib
+        except ValueError:  # lxml refuses attribute names holding control characters
+            continue
+        content = attrib.get("content", "")
         for attr in ("property", "name", "itemprop"):
-            key = meta.attrib.get(attr)
+            key = attrib.get(attr)
             if key:
                 prefix = "itemprop:" if attr == "itemprop" else ""
                 index.setdefault(prefix + key.strip().lower(), []).append(content)

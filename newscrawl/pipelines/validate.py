@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,8 +15,31 @@ from newscrawl.exceptions import (
     ExpiredArticle,
     ImplausibleDate,
     MissingField,
+    Mojibake,
     UnparseableDate,
 )
+
+# UTF-8 continuation bytes (0x80-0xBF) as Latin-1 shows them, or as Windows-1252 shows 0x80-0x9F.
+_CONT = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+MOJIBAKE_RE = re.compile(
+    "\ufffd"  # bytes invalid in the declared charset
+    f"|[ÂÃ][{_CONT}]"  # one Latin-1 letter or sign: "Ã©" = é, "Â©" = ©
+    f"|â[{_CONT}]{{2}}"  # General Punctuation: "â€™" = ’, "â€”" = —
+    f"|(?:[Ä-ß][{_CONT}]){{2}}"  # two 2-byte letters in a row: Cyrillic "Ð¼Ð¾", Greek, Polish
+    f"|(?:[à-ï][{_CONT}]{{2}}){{2}}"  # two 3-byte characters in a row: CJK "æ—¥æœ¬" = 日本
+)
+#: Text fields the mojibake check reads (lists: each element).
+TEXT_FIELDS = ("title", "summary", "body", "dateline", "credit", "authors", "tags")
+
+
+def find_mojibake(text: str) -> str | None:
+    """The first sign that ``text`` was decoded with the wrong charset, with a little context;
+    ``None`` if there is none (pure). Single accented capitals before a symbol ("CAFÉ’s") are
+    legitimate and not reported; see MOJIBAKE_RE for what is."""
+    match = MOJIBAKE_RE.search(text)
+    if match is None:
+        return None
+    return text[max(0, match.start() - 10) : match.end() + 10]
 
 
 class ValidatePipeline:
@@ -47,6 +71,7 @@ class ValidatePipeline:
                 raise MissingField(f"no {name}: {url}")
         if not adapter.get("body"):
             raise EmptyBody(f"empty body: {url}")
+        self._check_charset(adapter, url)
         published = adapter.get("published_at")
         if published is None:
             if adapter.get("published_raw"):
@@ -60,6 +85,16 @@ class ValidatePipeline:
                 # A bad modification date does not make the article wrong.
                 adapter["modified_at"] = None
         return item
+
+    def _check_charset(self, adapter: ItemAdapter, url: str) -> None:
+        # Dropped, not flagged: stored mojibake would be served as text; a dropped article is
+        # fetched again by the next run (it is not in the database), after the site is fixed.
+        for name in TEXT_FIELDS:
+            value = adapter.get(name)
+            for text in value if isinstance(value, list) else [value]:
+                sample = find_mojibake(text) if isinstance(text, str) else None
+                if sample is not None:
+                    raise Mojibake(f"{name} decoded with a wrong charset ({sample!r}): {url}")
 
     def _check_date(self, value: datetime, url: str, name: str) -> None:
         now = datetime.now(timezone.utc)

@@ -14,7 +14,7 @@ from parsel import Selector
 from scrapy.http import Response, TextResponse
 
 from newscrawl.credits import parse_byline
-from newscrawl.extract.body import extract_paragraphs, generic_paragraphs
+from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
 from newscrawl.urls import canonicalize_url, is_http_url, url_path
@@ -54,11 +54,23 @@ _DIGITS = re.compile(r"\d[\d,]*")
 _COPYRIGHT = re.compile(r"^(©|\(c\)|copyright\b)", re.IGNORECASE)
 
 
+_TEXT_XPATH = ".//text()[not({})]".format(
+    " or ".join(f"ancestor::{tag}" for tag in sorted(NON_TEXT_TAGS))
+)
+
+
+def _join(response: TextResponse, href: str) -> str | None:
+    """The absolute URL of a link, or None for one that cannot be a URL (``http://[::1/x``)."""
+    try:
+        return response.urljoin(href.strip())
+    except ValueError:
+        return None
+
+
 def _texts(node: Selector | Iterable[Selector]) -> list[str]:
-    """Stripped, non-empty descendant text nodes, script and style excluded."""
-    xpath = ".//text()[not(ancestor::script or ancestor::style)]"
+    """Stripped, non-empty descendant text nodes, non-text elements (script, template…) excluded."""
     nodes = [node] if isinstance(node, Selector) else list(node)
-    return [t.strip() for n in nodes for t in n.xpath(xpath).getall() if t.strip()]
+    return [t.strip() for n in nodes for t in n.xpath(_TEXT_XPATH).getall() if t.strip()]
 
 
 class SectionSpider(scrapy.Spider):
@@ -171,14 +183,14 @@ class SectionSpider(scrapy.Spider):
             for item in response.css(self.listing_item):
                 listed = item.css(self.listing_date).get()
                 for href in item.css("a::attr(href)").getall():
-                    url = response.urljoin(href.strip())
-                    if self.is_article_url(url) and links.get(canonicalize_url(url)) is None:
+                    url = _join(response, href)
+                    if url and self.is_article_url(url) and links.get(canonicalize_url(url)) is None:
                         links[canonicalize_url(url)] = listed
         hrefs = response.css("a::attr(href)").getall()
         offsection = 0
         for href in hrefs:
-            url = response.urljoin(href.strip())
-            if not self.is_article_url(url):
+            url = _join(response, href)
+            if not url or not self.is_article_url(url):
                 offsection += 1
                 continue
             links.setdefault(canonicalize_url(url), None)
@@ -223,7 +235,14 @@ class SectionSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newscrawl/article_not_text")
             self.logger.warning("article %s is not text; skipped", response.url)
             return
-        yield self.build_article(response)
+        try:
+            yield self.build_article(response)
+        except ValueError as exc:
+            # Markup lxml or the URL parser refuses (a malformed <base href>…). An empty
+            # article goes on, so validation drops it with a typed, counted reason.
+            self.crawler.stats.inc_value("newscrawl/unparseable_pages")
+            self.logger.warning("cannot parse %s: %s", response.url, exc)
+            yield Article(url=canonicalize_url(response.url), source=self.name, section=self.section)
 
     def build_article(self, response: TextResponse) -> Article:
         """An :class:`Article` from a page: structured metadata first, then selectors, then generic."""
