@@ -19,7 +19,6 @@ _DELETE = str.maketrans(
     }
     | {ord(ch): None for ch in ZERO_WIDTH}
 )
-_WHITESPACE = re.compile(r"\s+")  # str patterns: \s is every Unicode whitespace (NBSP, U+3000…)
 
 
 def normalize_text(s: str) -> str:
@@ -29,7 +28,9 @@ def normalize_text(s: str) -> str:
     s = s.translate(_DELETE)
     if not unicodedata.is_normalized("NFC", s):  # a fast C check; most text already is
         s = unicodedata.normalize("NFC", s)
-    return _WHITESPACE.sub(" ", s).strip()
+    # Collapses every Unicode whitespace run (NBSP, U+3000…; str.split() = the regex \s+) and
+    # strips the ends: ~3x faster than re.sub(r"\s+", " ", s).strip(), with the same result.
+    return " ".join(s.split())
 
 
 def normalize_paragraphs(paragraphs: Iterable[str]) -> list[str]:
@@ -149,11 +150,16 @@ _TAIL_RE = re.compile(
     + ")"
 )
 
+# Any marker anywhere: a search ~8x cheaper than _TAIL_RE's, which most paragraphs fail anyway.
+_TAIL_ANY_RE = re.compile("|".join(p for patterns in _TAIL_MARKERS.values() for p in patterns))
+
 _BLOCK_START_RE = re.compile("|".join(_RELATED_BLOCK_HEADERS), re.IGNORECASE)
 
 
 def _tail_start(paragraph: str) -> tuple[int, str] | None:
     """Return (offset, kind) of the first boilerplate marker opening a sentence, if any."""
+    if _TAIL_ANY_RE.search(paragraph) is None:
+        return None
     m = _TAIL_RE.search(paragraph)
     if m is None:
         return None
@@ -170,11 +176,13 @@ def boilerplate_kind(paragraph: str) -> str | None:
     return _kind(normalize_text(paragraph))
 
 
-def _kind(text: str) -> str | None:
-    """:func:`boilerplate_kind` of an already normalised paragraph."""
+def _kind(text: str, tail: tuple[int, str] | None = None) -> str | None:
+    """:func:`boilerplate_kind` of an already normalised paragraph (``tail``: its
+    :func:`_tail_start` when the caller already has it)."""
     if m := _WHOLE_RE.fullmatch(text):
         return next(k for k, v in m.groupdict().items() if v is not None).replace("_", "-")
-    tail = _tail_start(text)
+    if tail is None:
+        tail = _tail_start(text)
     if tail is not None and tail[0] == 0:
         return tail[1]
     return None
@@ -186,19 +194,25 @@ def strip_boilerplate(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]:
     Returns the kept paragraphs (normalised) and the kinds removed, one per removed
     paragraph or cut-off tail, in order.
     """
+    return strip_normalized_boilerplate(normalize_paragraphs(paragraphs))
+
+
+def strip_normalized_boilerplate(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """:func:`strip_boilerplate` of paragraphs already normalised (by :func:`split_paragraphs`
+    or :func:`normalize_paragraphs`): the same result without normalising them again."""
     kept: list[str] = []
     removed: list[str] = []
     in_related_block = False
-    for text in normalize_paragraphs(paragraphs):
+    for text in paragraphs:
         if in_related_block or _BLOCK_START_RE.fullmatch(text):
             in_related_block = True
             removed.append("related")
             continue
-        kind = _kind(text)
+        tail = _tail_start(text)  # one search serves both the whole-paragraph and the tail test
+        kind = _kind(text, tail)
         if kind is not None:
             removed.append(kind)
             continue
-        tail = _tail_start(text)
         if tail is not None:
             text = text[: tail[0]].rstrip()
             removed.append(tail[1])
@@ -219,11 +233,13 @@ def content_hash_of_paragraphs(title: str | None, paragraphs: Sequence[str]) -> 
 
 
 # A token counts when it holds a letter or digit, so a lone "—" is not a word.
-_WORD = re.compile(r"\S*\w\S*")
+_NON_WORD_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")  # a whole token without one
 
 
 def word_count(body: str) -> int:
     """Count the words of ``body`` (whitespace-separated tokens holding a letter or digit)."""
     # Normalising first would not change the count: NFC and zero-width removal never
     # split or join tokens, and \S matches zero-width characters either way.
-    return len(_WORD.findall(body))
+    # len(re.findall(r"\S*\w\S*", body)), ~1.5x faster as all tokens minus the wordless ones
+    # (str.split() splits on the same Unicode whitespace as \s).
+    return len(body.split()) - len(_NON_WORD_TOKEN.findall(body))

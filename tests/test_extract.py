@@ -410,3 +410,47 @@ def test_real_page_generic_body_f1(html_file: str, expected_file: str, url: str)
     # Reference: the body paragraphs; subheadings and summaries are not <p> prose, so not expected.
     reference = " ".join(p for section in expected["body"]["sections"] for p in section["paragraphs"])
     assert token_f1(" ".join(generic_paragraphs(selector)), reference) >= 0.9
+
+
+_SITE_PAGES = sorted((Path(__file__).parent / "sites").glob("*/mirror/articles/*.html"))
+_SELECTORS = [
+    "h1", "[itemprop=articleBody] p", "[itemprop=articleBody] ~ p", "[itemprop=commentCount]::text",
+    "time[datetime]::attr(datetime)", ".byline, .author", ".dateline", "figure img::attr(src)",
+    "div.media", "a::attr(href)", "[rel=author], .byline, .author", "#p-article-block > p:not(.byline)",
+    ".article-body > p:not(:has(> a > strong))", ".CardHeadline [class*=byline]", "p[itemprop='x']",
+]
+
+
+@pytest.mark.parametrize("css", _SELECTORS)
+def test_select_matches_parsel_css(css: str) -> None:
+    from newscrawl.extract.body import select
+
+    assert _SITE_PAGES
+    for page in _SITE_PAGES:
+        sel = Selector(text=page.read_text("utf-8", errors="replace"))
+        assert select(sel, css) == [match.root for match in sel.css(css)], (page, css)
+
+
+@pytest.mark.parametrize(
+    ("css", "xpath"),
+    [
+        ("[itemprop=articleBody] p", "descendant-or-self::*/@itemprop[. = 'articleBody']/../descendant::p"),
+        (".dateline", "descendant-or-self::*/@class[contains(., 'dateline') and "
+                      "contains(concat(' ', normalize-space(.), ' '), ' dateline ')]/.."),
+        ("p:not(.byline)", "descendant-or-self::p[not(@class and contains(@class, 'byline') and "
+                           "contains(concat(' ', normalize-space(@class), ' '), ' byline '))]"),
+    ],
+    ids=["attribute-equals", "class", "negation-untouched"],
+)
+def test_css_to_fast_xpath(css: str, xpath: str) -> None:
+    from newscrawl.extract.body import css_to_fast_xpath
+
+    assert css_to_fast_xpath(css) == xpath
+
+
+def test_select_inside_an_element_is_relative() -> None:
+    from newscrawl.extract.body import select
+
+    sel = Selector(text="<div class=media><a href=/a>a</a></div><div><a href=/b>b</a></div>")
+    (item,) = select(sel, "div.media")
+    assert select(item, "a::attr(href)") == ["/a"]

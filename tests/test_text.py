@@ -331,3 +331,38 @@ def test_word_count_real_body():
     # 531 is what `wc -w` reports for the file: the body has no punctuation-only tokens.
     lines = body_lines("japantoday__2026-06-07__japan-struggles-to-curb-ticket-scalping-.txt")
     assert word_count("\n\n".join(lines)) == 531
+
+
+def _reference_normalize(s: str) -> str:
+    """normalize_text as first written (regex whitespace collapse), the spec of the faster one."""
+    import re
+    import unicodedata
+
+    from newscrawl.text import _DELETE
+
+    s = unicodedata.normalize("NFC", s.translate(_DELETE))
+    return re.sub(r"\s+", " ", s).strip()
+
+
+# Every kind of whitespace, control and zero-width character the rules treat specially.
+_TRICKY = list("ab1 —-.,_'’日\t\n\r\f\v\u00a0\u1680\u2000\u2028\u2029\u202f\u205f\u3000\u200b\ufeff\u00ad"
+               "\x00\x1c\x1f\x85\x7f\u0301e")
+
+
+def test_normalize_text_matches_the_regex_spec():
+    import random
+
+    rng = random.Random(6)
+    for _ in range(20_000):
+        s = "".join(rng.choice(_TRICKY) for _ in range(rng.randint(0, 12)))
+        assert normalize_text(s) == _reference_normalize(s), repr(s)
+
+
+def test_word_count_matches_the_regex_spec():
+    import random
+    import re
+
+    rng = random.Random(6)
+    for _ in range(20_000):
+        s = "".join(rng.choice(_TRICKY) for _ in range(rng.randint(0, 12)))
+        assert word_count(s) == len(re.findall(r"\S*\w\S*", s)), repr(s)

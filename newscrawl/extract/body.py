@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import lxml.html
 import parsel
 from lxml import etree
+from parsel.csstranslator import css2xpath
 
 # Their text is never reader-visible prose, wherever they sit. Beyond script/style/noscript/template:
 # form controls and iframe fallback, and the raw-text relics xmp/plaintext/noembed/noframes, whose
@@ -103,11 +106,49 @@ def markup_to_text(value: str) -> str:
     return "".join(parts).strip()
 
 
+# ---------------------------------------------------------------- CSS selection without parsel wrappers
+
+# cssselect tests attributes with a predicate on every element ("*[@itemprop = 'x']"), which
+# libxml2 evaluates node by node; walking the attribute axis by name and stepping back to the
+# owner ("*/@itemprop[. = 'x']/..") selects the same elements in the same order 2-5x faster on
+# a 36 KB page. Only whole predicates right after a node test are rewritten (the attribute axis
+# holds one attribute of a name per element, so counts and :has() tests are unchanged too).
+_ATTR_EQUALS = re.compile(r"(?<=[\w*])\[@([\w-]+) = ('[^']*')\](?!\[)")
+_CLASS_INCLUDES = re.compile(
+    r"(?<=[\w*])\[@class and contains\(@class, ('[^']*')\) and "
+    r"contains\(concat\(' ', normalize-space\(@class\), ' '\), ('[^']*')\)\](?!\[)"
+)
+
+
+def css_to_fast_xpath(css: str) -> str:
+    """parsel's XPath for ``css`` (``::text``/``::attr()`` included), attribute tests rewritten as above."""
+    xpath = _ATTR_EQUALS.sub(r"/@\1[. = \2]/..", css2xpath(css))
+    return _CLASS_INCLUDES.sub(
+        r"/@class[contains(., \1) and contains(concat(' ', normalize-space(.), ' '), \2)]/..", xpath
+    )
+
+
+@functools.lru_cache(maxsize=512)  # keyed by the sites' selector strings, not by pages
+def _compiled_css(css: str) -> etree.XPath:
+    return etree.XPath(css_to_fast_xpath(css), smart_strings=False)
+
+
+def select(node: parsel.Selector | etree._Element, css: str) -> list[Any]:
+    """What ``node.css(css)`` matches (``node``: an HTML selector or one of its elements), as bare
+    lxml results (elements and strings) in document order: the same nodes, without a parsel
+    wrapper per match, by a compiled and faster XPath."""
+    if isinstance(node, etree._Element):
+        return _compiled_css(css)(node)
+    if node.type != "html" or not isinstance(node.root, etree._Element):
+        return [match.root for match in node.css(css)]
+    return _compiled_css(css)(node.root)
+
+
 def extract_paragraphs(selector: parsel.Selector, css: str) -> list[str]:
     """Text of each element matched by ``css``, in document order; empty ones dropped."""
     texts = (
-        element_text(match.root) if isinstance(match.root, etree._Element) else _WS_RE.sub(" ", str(match.root)).strip()
-        for match in selector.css(css)
+        element_text(match) if isinstance(match, etree._Element) else _WS_RE.sub(" ", str(match)).strip()
+        for match in select(selector, css)
     )
     return [text for text in texts if text]
 

@@ -15,7 +15,7 @@ from newscrawl.text import (
     join_paragraphs,
     normalize_text,
     split_paragraphs,
-    strip_boilerplate,
+    strip_normalized_boilerplate,
     word_count,
 )
 
@@ -72,7 +72,8 @@ class CleanPipeline:
         return item
 
     def _clean_body(self, adapter: ItemAdapter) -> list[str]:
-        paragraphs, kinds = strip_boilerplate(split_paragraphs(adapter["body"]))
+        # split_paragraphs normalises: the boilerplate check need not do it again.
+        paragraphs, kinds = strip_normalized_boilerplate(split_paragraphs(adapter["body"]))
         for kind in kinds:
             self.stats.inc_value(f"clean/boilerplate/{kind}")
         paragraphs, credit_lines = split_credit_lines(paragraphs)

@@ -36,7 +36,8 @@ def find_mojibake(text: str) -> str | None:
     """The first sign that ``text`` was decoded with the wrong charset, with a little context;
     ``None`` if there is none (pure). Single accented capitals before a symbol ("CAFÉ’s") are
     legitimate and not reported; see MOJIBAKE_RE for what is."""
-    match = MOJIBAKE_RE.search(text)
+    # Every pattern starts with U+FFFD or a Latin-1 letter: pure ASCII (most text) cannot match.
+    match = None if text.isascii() else MOJIBAKE_RE.search(text)
     if match is None:
         return None
     return text[max(0, match.start() - 10) : match.end() + 10]

@@ -10,11 +10,12 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
+from lxml import etree
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
 from newscrawl.credits import parse_byline
-from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs
+from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
 from newscrawl.urls import canonicalize_url, is_http_url, url_path
@@ -54,8 +55,9 @@ _DIGITS = re.compile(r"\d[\d,]*")
 _COPYRIGHT = re.compile(r"^(©|\(c\)|copyright\b)", re.IGNORECASE)
 
 
-_TEXT_XPATH = ".//text()[not({})]".format(
-    " or ".join(f"ancestor::{tag}" for tag in sorted(NON_TEXT_TAGS))
+_TEXT_NODES = etree.XPath(
+    ".//text()[not({})]".format(" or ".join(f"ancestor::{tag}" for tag in sorted(NON_TEXT_TAGS))),
+    smart_strings=False,
 )
 
 
@@ -67,10 +69,22 @@ def _join(response: TextResponse, href: str) -> str | None:
         return None
 
 
-def _texts(node: Selector | Iterable[Selector]) -> list[str]:
-    """Stripped, non-empty descendant text nodes, non-text elements (script, template…) excluded."""
-    nodes = [node] if isinstance(node, Selector) else list(node)
-    return [t.strip() for n in nodes for t in n.xpath(_TEXT_XPATH).getall() if t.strip()]
+def _texts(node: Any) -> list[str]:
+    """Stripped, non-empty descendant text nodes of a :func:`select` match, non-text elements
+    (script, template…) excluded; none for a string match (``::text``, ``::attr()``)."""
+    if not isinstance(node, etree._Element):
+        return []
+    return [t.strip() for t in _TEXT_NODES(node) if t.strip()]
+
+
+def _first(sel: Selector | etree._Element, css: str) -> str | None:
+    """``sel.css(css).get()``: the first match as a string (an element as its markup), or None."""
+    matches = select(sel, css)
+    if not matches:
+        return None
+    if isinstance(matches[0], etree._Element):
+        return etree.tostring(matches[0], method="html", encoding="unicode", with_tail=False)
+    return str(matches[0])
 
 
 class SectionSpider(scrapy.Spider):
@@ -179,21 +193,32 @@ class SectionSpider(scrapy.Spider):
         """Canonical article URLs linked from a listing page, in page order, each with the
         raw date its teaser shows (``None`` for links outside a ``listing_item``)."""
         links: dict[str, str | None] = {}
+        # A teaser links its article two or three times (picture, headline, comments), and
+        # teaser links are met again among all links: each href is resolved once per page.
+        resolved: dict[str, str | None] = {}
+
+        def article_url(href: str) -> str | None:
+            if href not in resolved:
+                url = _join(response, href)
+                resolved[href] = canonicalize_url(url) if url and self.is_article_url(url) else None
+            return resolved[href]
+
+        sel = response.selector
         if self.listing_item:
-            for item in response.css(self.listing_item):
-                listed = item.css(self.listing_date).get()
-                for href in item.css("a::attr(href)").getall():
-                    url = _join(response, href)
-                    if url and self.is_article_url(url) and links.get(canonicalize_url(url)) is None:
-                        links[canonicalize_url(url)] = listed
-        hrefs = response.css("a::attr(href)").getall()
+            for item in select(sel, self.listing_item):
+                listed = _first(item, self.listing_date)
+                for href in select(item, "a::attr(href)"):
+                    url = article_url(href)
+                    if url and links.get(url) is None:
+                        links[url] = listed
+        hrefs = select(sel, "a::attr(href)")
         offsection = 0
         for href in hrefs:
-            url = _join(response, href)
-            if not url or not self.is_article_url(url):
+            url = article_url(href)
+            if not url:
                 offsection += 1
                 continue
-            links.setdefault(canonicalize_url(url), None)
+            links.setdefault(url, None)
         # Counted once per page: a listing has hundreds of links.
         self.crawler.stats.inc_value("newscrawl/links/seen", len(hrefs))
         self.crawler.stats.inc_value("newscrawl/links/offsection", offsection)
@@ -302,9 +327,10 @@ class SectionSpider(scrapy.Spider):
         if not css:
             return None
         if "::" not in css:
-            value = " ".join(_texts(sel.css(css)[:1]))
+            matches = select(sel, css)
+            value = " ".join(_texts(matches[0])) if matches else ""
         else:
-            value = (sel.css(css).get() or "").strip()
+            value = (_first(sel, css) or "").strip()
         if value:
             provenance[name] = "selectors"
             return value
@@ -332,7 +358,7 @@ class SectionSpider(scrapy.Spider):
         if meta.authors:
             return list(meta.authors), paragraphs
         if self.selectors.byline:
-            for node in sel.css(self.selectors.byline):
+            for node in select(sel, self.selectors.byline):
                 names = parse_byline(" ".join(_texts(node)))
                 if names:
                     return names, paragraphs
@@ -348,17 +374,17 @@ class SectionSpider(scrapy.Spider):
             body_paragraphs = extract_paragraphs(sel, self.selectors.body)
         texts = list(body_paragraphs or [])
         if self.selectors.credit:
-            texts += (" ".join(_texts(node)) for node in sel.css(self.selectors.credit))
+            texts += (" ".join(_texts(node)) for node in select(sel, self.selectors.credit))
         return list(dict.fromkeys(t for t in texts if _COPYRIGHT.match(t)))
 
     def comment_count(self, sel: Selector) -> int | None:
         if not self.selectors.comment_count:
             return None
-        match = _DIGITS.search(sel.css(self.selectors.comment_count).get() or "")
+        match = _DIGITS.search(_first(sel, self.selectors.comment_count) or "")
         return int(match.group().replace(",", "")) if match else None
 
     def image_url(self, response: TextResponse, meta: Metadata) -> str | None:
         if meta.image_url:
             return meta.image_url
-        src = response.css(self.selectors.image).get() if self.selectors.image else None
+        src = _first(response.selector, self.selectors.image) if self.selectors.image else None
         return response.urljoin(src.strip()) if src and src.strip() else None
