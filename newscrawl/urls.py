@@ -63,14 +63,21 @@ def canonicalize_url(url: str, keep_query: bool = False) -> str:
     )
 
 
-def is_http_url(url: str) -> bool:
-    """Tell whether ``url`` is an absolute http(s) URL with a host."""
+def split_http_url(url: str) -> SplitResult | None:
+    """The parts of an absolute http(s) URL with a host and a valid port, else None."""
     try:
         split = urlsplit(url.strip())
         split.port  # noqa: B018 (raises ValueError for a port out of range)
-        return split.scheme.lower() in _DEFAULT_PORTS and bool(split.hostname)
     except ValueError:  # e.g. an unbalanced "[" in the host
-        return False
+        return None
+    if split.scheme.lower() not in _DEFAULT_PORTS or not split.hostname:
+        return None
+    return split
+
+
+def is_http_url(url: str) -> bool:
+    """Tell whether ``url`` is an absolute http(s) URL with a host."""
+    return split_http_url(url) is not None
 
 
 def url_path(url: str) -> str:

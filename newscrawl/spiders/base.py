@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import scrapy
 from lxml import etree
@@ -18,7 +18,7 @@ from newscrawl.credits import parse_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
-from newscrawl.urls import canonicalize_url, is_http_url, url_path
+from newscrawl.urls import canonicalize_url, is_http_url, split_http_url
 
 
 #: Request meta keys the incremental middleware reads (set by the spider).
@@ -184,10 +184,10 @@ class SectionSpider(scrapy.Spider):
 
     def is_article_url(self, url: str) -> bool:
         """An http(s) URL on the start URL's host whose decoded path is an article of the section."""
-        if not is_http_url(url):
+        split = split_http_url(url)  # parsed once: a listing page has hundreds of links
+        if split is None or (split.hostname or "").lower() not in self.allowed_domains:
             return False
-        host = (urlsplit(url).hostname or "").lower()
-        return host in self.allowed_domains and bool(self.article_path.fullmatch(url_path(url)))
+        return bool(self.article_path.fullmatch(unquote(split.path) or "/"))
 
     def article_links(self, response: TextResponse) -> dict[str, str | None]:
         """Canonical article URLs linked from a listing page, in page order, each with the
