@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -11,17 +12,25 @@ from scrapy.exceptions import NotConfigured
 from newscrawl.exceptions import DuplicateContent, DuplicateUrl
 
 
+def _key(text: str) -> bytes:
+    """An 8-byte fingerprint: a long backfill keeps one per article, not the whole string.
+
+    With 64 bits, a false duplicate among a million articles has odds of about 1 in 36 million.
+    """
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
 class DeduplicatePipeline:
     """Drops the second and later copies of an article seen in the same crawl.
 
     Across runs the database's unique URL does the same job. Settings:
-    ``DEDUP_ENABLED`` (default True). Memory: one 64-character hash and one URL
-    per article, so a long backfill of 100k articles costs ~20 MB.
+    ``DEDUP_ENABLED`` (default True). Memory: two 8-byte fingerprints per article
+    (~0.2 MB per 1,000 articles), so a crawl's memory does not grow with long strings.
     """
 
     def __init__(self) -> None:
-        self.urls: set[str] = set()
-        self.hashes: dict[str, str] = {}
+        self.urls: set[bytes] = set()
+        self.contents: set[bytes] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DeduplicatePipeline:
@@ -32,11 +41,13 @@ class DeduplicatePipeline:
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         url, digest = adapter["url"], adapter.get("content_hash")
-        if url in self.urls:
+        url_key = _key(url)
+        if url_key in self.urls:
             raise DuplicateUrl(f"already processed in this run: {url}")
-        if digest and digest in self.hashes:
-            raise DuplicateContent(f"same title and body as {self.hashes[digest]}: {url}")
-        self.urls.add(url)
-        if digest:
-            self.hashes[digest] = url
+        content_key = _key(digest) if digest else None
+        if content_key is not None and content_key in self.contents:
+            raise DuplicateContent(f"same title and body as an article earlier in this run: {url}")
+        self.urls.add(url_key)
+        if content_key is not None:
+            self.contents.add(content_key)
         return item
