@@ -21,11 +21,19 @@ _DELETE = str.maketrans(
 )
 
 
+def _visible(s: str) -> str:
+    """``s`` without the control and zero-width characters of ``_DELETE``."""
+    # Every character _DELETE removes is a Unicode "Other" (Cc/Cf), which isprintable()
+    # rejects: a printable string (most text) has none, and the C check is ~5x cheaper
+    # than the translate() it saves.
+    return s if s.isprintable() else s.translate(_DELETE)
+
+
 def normalize_text(s: str) -> str:
     """Return ``s`` in NFC with zero-width/control characters removed and whitespace collapsed."""
     # Zero-width characters go first: left in place they can sit between a base letter and
     # its combining mark and stop NFC from composing the pair.
-    s = s.translate(_DELETE)
+    s = _visible(s)
     if not unicodedata.is_normalized("NFC", s):  # a fast C check; most text already is
         s = unicodedata.normalize("NFC", s)
     # Collapses every Unicode whitespace run (NBSP, U+3000…; str.split() = the regex \s+) and
@@ -47,7 +55,7 @@ def split_paragraphs(body: str) -> list[str]:
     paragraphs: list[str] = []
     current: list[str] = []
     for line in body.splitlines():
-        if line.translate(_DELETE).strip():
+        if _visible(line).strip():
             current.append(line)
         elif current:
             paragraphs.append(" ".join(current))
@@ -113,7 +121,9 @@ _WHOLE: dict[str, list[str]] = {
     ],
     "site-footer": [
         r"japan ?today sotokanda .*",
-        r".*\bsotokanda\b.*©\s?\d{4} gplusmedia inc\.?",
+        # The lookahead changes no match (the unit needs a "©"): it fails prose without one
+        # in one scan, where ".*\bsotokanda" alone backtracks through it (~8x slower).
+        r"(?=[^©]*©).*\bsotokanda\b.*©\s?\d{4} gplusmedia inc\.?",
     ],
     "browser-warning": [
         r"please upgrade to a more modern version to fully experience japan ?today site.*",
@@ -233,7 +243,9 @@ def content_hash_of_paragraphs(title: str | None, paragraphs: Sequence[str]) -> 
 
 
 # A token counts when it holds a letter or digit, so a lone "—" is not a word.
-_NON_WORD_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")  # a whole token without one
+# A whole token without one, with the whitespace before it: searched in " " + body, since a
+# pattern opening with a character class is scanned for ~2x faster than one opening with (?<!\S).
+_NON_WORD_TOKEN = re.compile(r"\s[^\w\s]+(?!\S)")
 
 
 def word_count(body: str) -> int:
@@ -242,4 +254,4 @@ def word_count(body: str) -> int:
     # split or join tokens, and \S matches zero-width characters either way.
     # len(re.findall(r"\S*\w\S*", body)), ~1.5x faster as all tokens minus the wordless ones
     # (str.split() splits on the same Unicode whitespace as \s).
-    return len(body.split()) - len(_NON_WORD_TOKEN.findall(body))
+    return len(body.split()) - len(_NON_WORD_TOKEN.findall(" " + body))
