@@ -366,3 +366,19 @@ def test_word_count_matches_the_regex_spec():
     for _ in range(20_000):
         s = "".join(rng.choice(_TRICKY) for _ in range(rng.randint(0, 12)))
         assert word_count(s) == len(re.findall(r"\S*\w\S*", s)), repr(s)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("https://japantoday.com/category/politics/a", "https://japantoday.com/category/politics/a", True),
+        ("https://japantoday.com/category/politics/a", "https://japantoday.com/category/politics/b", False),
+        ("", " ", False),
+        ("日本", "日本", True),
+    ],
+)
+def test_fingerprint_is_eight_stable_bytes(a: str, b: str, same: bool) -> None:
+    from newscrawl.text import fingerprint
+
+    assert len(fingerprint(a)) == 8
+    assert (fingerprint(a) == fingerprint(b)) is same

@@ -20,6 +20,7 @@ from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
 from newscrawl.exceptions import DatabaseUnavailable
 from newscrawl.spiders.base import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
+from newscrawl.text import fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class IncrementalMiddleware:
         self.engine: Engine | None = None
         # Links already passed on in this run: a teaser repeated on a later page (or a
         # sidebar) is neither new nor evidence that we reached known articles.
-        self.seen: set[str] = set()
+        self.seen: set[bytes] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -119,10 +120,11 @@ class IncrementalMiddleware:
         run_of_known = longest_run = fetched = 0
         reached_watermark = False
         for request in articles:
-            if request.url in self.seen:
+            key = fingerprint(request.url)
+            if key in self.seen:
                 stats.inc_value("incremental/repeated")
                 continue
-            self.seen.add(request.url)
+            self.seen.add(key)
             stats.inc_value("incremental/links")
             listed = parse_datetime(request.meta.get(META_LISTED_RAW), zone)
             if since and listed and listed.date() < since:

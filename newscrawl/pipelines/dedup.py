@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -10,14 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from newscrawl.exceptions import DuplicateContent, DuplicateUrl
-
-
-def _key(text: str) -> bytes:
-    """An 8-byte fingerprint: a long backfill keeps one per article, not the whole string.
-
-    With 64 bits, a false duplicate among a million articles has odds of about 1 in 36 million.
-    """
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+from newscrawl.text import fingerprint
 
 
 class DeduplicatePipeline:
@@ -41,10 +33,10 @@ class DeduplicatePipeline:
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         url, digest = adapter["url"], adapter.get("content_hash")
-        url_key = _key(url)
+        url_key = fingerprint(url)
         if url_key in self.urls:
             raise DuplicateUrl(f"already processed in this run: {url}")
-        content_key = _key(digest) if digest else None
+        content_key = fingerprint(digest) if digest else None
         if content_key is not None and content_key in self.contents:
             raise DuplicateContent(f"same title and body as an article earlier in this run: {url}")
         self.urls.add(url_key)
