@@ -12,7 +12,8 @@ from parsel import Selector
 
 from newscrawl.extract import Metadata, extract_metadata, extract_paragraphs, find_json_ld, generic_paragraphs
 
-DATA = Path(__file__).parent / "data" / "extract"
+#: The real pages live once, in the site fixtures (provenance in each folder's PROVENANCE.md).
+SITES = Path(__file__).parent / "sites"
 URL = "https://news.example.com/world/2024/05/01/story.html"
 
 
@@ -350,17 +351,17 @@ def test_generic_paragraphs_does_not_mutate_the_selector() -> None:
 
 REAL_PAGES = [
     # (html file, expected.json, original URL)
-    ("APNews_2023_04_28.html", "APNews.expected.json", "https://apnews.com/article/mexico-economy-growth-3cc842471fb9df42315d658d88c8403a"),
-    ("TaipeiTimes_2024_10_15.html", "TaipeiTimes.expected.json", "https://www.taipeitimes.com/News/front/archives/2024/10/16/2003825372"),
-    ("TheJapanNews_2024_10_13.html", "TheJapanNews.expected.json", "https://japannews.yomiuri.co.jp/politics/politics-government/20241013-216478/"),
+    ("apnews/mirror/articles/APNews_2023_04_28.html", "apnews/upstream/expected.json", "https://apnews.com/article/mexico-economy-growth-3cc842471fb9df42315d658d88c8403a"),
+    ("taipeitimes/mirror/articles/TaipeiTimes_2024_10_15.html", "taipeitimes/upstream/expected.json", "https://www.taipeitimes.com/News/front/archives/2024/10/16/2003825372"),
+    ("japannews/mirror/articles/TheJapanNews_2024_10_13.html", "japannews/upstream/expected.json", "https://japannews.yomiuri.co.jp/politics/politics-government/20241013-216478/"),
     (
-        "MalayMail_2024_11_22.html",
-        "MalayMail.expected.json",
+        "news/mirror/articles/MalayMail_2024_11_22.html",
+        "news/upstream/MalayMail-expected.json",
         "https://www.malaymail.com/news/malaysia/2024/11/22/all-paid-their-own-way-on-pm-anwars-foreign-trips-fahmi-clarifies/157698",
     ),
     (
-        "PoliticoEu_2025_10_23.html",
-        "PoliticoEu.expected.json",
+        "politico_eu/mirror/articles/PoliticoEu_2025_10_23.html",
+        "politico_eu/upstream/expected.json",
         "https://www.politico.eu/article/catherine-connolly-socialist-critic-nato-eu-poised-win-ireland-presidency/",
     ),
 ]
@@ -385,26 +386,26 @@ def test_token_f1(predicted: str, reference: str, expected: float) -> None:
 
 
 def load_real(html_file: str, expected_file: str, url: str) -> tuple[Selector, Metadata, dict[str, Any]]:
-    selector = Selector(text=(DATA / html_file).read_text(encoding="utf-8"))
+    selector = Selector(text=(SITES / html_file).read_text(encoding="utf-8"))
     metadata = extract_metadata(selector, url)
-    versions = json.loads((DATA / expected_file).read_text(encoding="utf-8"))
+    versions = json.loads((SITES / expected_file).read_text(encoding="utf-8"))
     # expected.json holds one entry per page of that publisher, matched by title.
     matches = [v for v in versions.values() if isinstance(v, dict) and v.get("title") == metadata.title]
     assert len(matches) == 1, f"no expected entry titled {metadata.title!r}"
     return selector, metadata, matches[0]
 
 
-@pytest.mark.parametrize(("html_file", "expected_file", "url"), REAL_PAGES, ids=[p[0] for p in REAL_PAGES])
+@pytest.mark.parametrize(("html_file", "expected_file", "url"), REAL_PAGES, ids=[Path(p[0]).name for p in REAL_PAGES])
 def test_real_page_metadata(html_file: str, expected_file: str, url: str) -> None:
     _, metadata, expected = load_real(html_file, expected_file, url)
     assert metadata.title == expected["title"]  # load_real matched by it; stated for the reader
     assert metadata.published_raw is not None
     assert expected["publishing_date"][:10] in metadata.published_raw
     assert metadata.canonical_url is not None and metadata.canonical_url.startswith("https://")
-    assert metadata.language == "en" or html_file.startswith("TaipeiTimes")  # Taipei Times declares none
+    assert metadata.language == "en" or Path(html_file).name.startswith("TaipeiTimes")  # Taipei Times declares none
 
 
-@pytest.mark.parametrize(("html_file", "expected_file", "url"), REAL_PAGES, ids=[p[0] for p in REAL_PAGES])
+@pytest.mark.parametrize(("html_file", "expected_file", "url"), REAL_PAGES, ids=[Path(p[0]).name for p in REAL_PAGES])
 def test_real_page_generic_body_f1(html_file: str, expected_file: str, url: str) -> None:
     selector, _, expected = load_real(html_file, expected_file, url)
     # Reference: the body paragraphs; subheadings and summaries are not <p> prose, so not expected.
