@@ -6,17 +6,21 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import scrapy
 from lxml import etree
+from scrapy import signals
+from scrapy.crawler import Crawler
 from parsel import Selector
 from scrapy.http import Response, TextResponse
+from scrapy.utils.response import get_base_url
 
 from newscrawl.credits import parse_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
+from newscrawl.extract.pool import ExtractionPool
 from newscrawl.items import Article
 from newscrawl.urls import canonicalize_url, is_http_url, split_http_url
 
@@ -59,14 +63,6 @@ _TEXT_NODES = etree.XPath(
     ".//text()[not({})]".format(" or ".join(f"ancestor::{tag}" for tag in sorted(NON_TEXT_TAGS))),
     smart_strings=False,
 )
-
-
-def _join(response: TextResponse, href: str) -> str | None:
-    """The absolute URL of a link, or None for one that cannot be a URL (``http://[::1/x``)."""
-    try:
-        return response.urljoin(href.strip())
-    except ValueError:
-        return None
 
 
 def _texts(node: Any) -> list[str]:
@@ -125,6 +121,20 @@ class SectionSpider(scrapy.Spider):
     #: The listed date inside a ``listing_item``.
     listing_date: ClassVar[str] = "time[datetime]::attr(datetime)"
 
+    #: Builds article pages in worker processes (set by ``from_crawler`` when settings ask for it).
+    extraction: ExtractionPool | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if not args:  # a worker rebuilds the spider from its keyword arguments
+            spider.spider_arguments = dict(kwargs)
+            spider.extraction = ExtractionPool.for_spider(spider, crawler.settings, (META_LISTED_RAW,))
+        if spider.extraction is not None:
+            crawler.signals.connect(spider.extraction.start, signal=signals.spider_opened)
+            crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
+        return spider
+
     def __init__(
         self,
         start_url: str | None = None,
@@ -134,6 +144,7 @@ class SectionSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since)
+        self._resolved_links: dict[tuple[str, str], str | None] = {}
         # The allowed domain follows the start URL, so a mirror is crawled like the site.
         self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
 
@@ -193,15 +204,32 @@ class SectionSpider(scrapy.Spider):
         """Canonical article URLs linked from a listing page, in page order, each with the
         raw date its teaser shows (``None`` for links outside a ``listing_item``)."""
         links: dict[str, str | None] = {}
-        # A teaser links its article two or three times (picture, headline, comments), and
-        # teaser links are met again among all links: each href is resolved once per page.
-        resolved: dict[str, str | None] = {}
+        # A listing page has hundreds of links, most of them the same navigation on every page,
+        # and a teaser links its article two or three times: each href is resolved once per
+        # crawl. Only an empty, "?…" or "#…" href depends on the page's query, so the others are
+        # keyed by the base URL without it.
+        try:
+            base = get_base_url(response)
+        except ValueError:  # a malformed <base href>
+            base = response.url
+        base_path = base.partition("#")[0].partition("?")[0]
+        resolved = self._resolved_links
+        if len(resolved) > 50_000:
+            resolved.clear()
 
         def article_url(href: str) -> str | None:
-            if href not in resolved:
-                url = _join(response, href)
-                resolved[href] = canonicalize_url(url) if url and self.is_article_url(url) else None
-            return resolved[href]
+            href = href.strip()
+            key = (base if not href or href[0] in "?#" else base_path, href)
+            try:
+                return resolved[key]
+            except KeyError:
+                pass
+            try:
+                url: str | None = urljoin(base, href)
+            except ValueError:  # a link that cannot be a URL (http://[::1/x)
+                url = None
+            resolved[key] = canonicalize_url(url) if url and self.is_article_url(url) else None
+            return resolved[key]
 
         sel = response.selector
         if self.listing_item:
@@ -232,7 +260,7 @@ class SectionSpider(scrapy.Spider):
         links = self.article_links(response)
         self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
         for url, listed in links.items():
-            yield self.article_request(url, listed)
+            yield self._article_request(url, listed)  # already canonical
         if links and page < self.max_pages and self.page_param:
             yield self.listing_request(page + 1)
 
@@ -247,27 +275,39 @@ class SectionSpider(scrapy.Spider):
 
     def article_request(self, url: str, listed_raw: str | None = None) -> scrapy.Request:
         """An article page, with the date its teaser showed (for the ``since`` watermark)."""
+        return self._article_request(canonicalize_url(url), listed_raw)
+
+    def _article_request(self, url: str, listed_raw: str | None) -> scrapy.Request:
         return scrapy.Request(
-            canonicalize_url(url),
+            url,
             callback=self.parse_article,
             meta={META_ARTICLE: True, META_LISTED_RAW: listed_raw},
         )
 
     # Article pages -----------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterable[Article]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Article]:
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("newscrawl/article_not_text")
             self.logger.warning("article %s is not text; skipped", response.url)
             return
         try:
-            yield self.build_article(response)
+            if self.extraction is not None:
+                article = await self.extraction.build(response)
+            else:
+                article = self.build_article(response)
         except ValueError as exc:
-            # Markup lxml or the URL parser refuses (a malformed <base href>…). An empty
-            # article goes on, so validation drops it with a typed, counted reason.
-            self.crawler.stats.inc_value("newscrawl/unparseable_pages")
-            self.logger.warning("cannot parse %s: %s", response.url, exc)
-            yield Article(url=canonicalize_url(response.url), source=self.name, section=self.section)
+            yield self.unparseable(response, exc)
+            return
+        self.count_fields(article)
+        yield article
+
+    def unparseable(self, response: Response, exc: ValueError) -> Article:
+        """The empty article of a page lxml or the URL parser refuses (a malformed ``<base href>``…):
+        it goes on, so validation drops it with a typed, counted reason."""
+        self.crawler.stats.inc_value("newscrawl/unparseable_pages")
+        self.logger.warning("cannot parse %s: %s", response.url, exc)
+        return Article(url=canonicalize_url(response.url), source=self.name, section=self.section)
 
     def build_article(self, response: TextResponse) -> Article:
         """An :class:`Article` from a page: structured metadata first, then selectors, then generic."""
@@ -275,7 +315,6 @@ class SectionSpider(scrapy.Spider):
         meta = extract_metadata(sel, response.url)
         provenance = dict(meta.provenance)
         paragraphs, body_method = self.body_paragraphs(sel, meta)
-        self.crawler.stats.inc_value(f"newscrawl/body_method/{body_method}")
         authors, paragraphs = self.authors(sel, meta, paragraphs)
         body_text = "\n\n".join(paragraphs)
         article = Article(
@@ -299,12 +338,14 @@ class SectionSpider(scrapy.Spider):
             expired=any(marker in body_text for marker in self.expired_markers),
         )
         provenance["body"] = body_method
-        self.count_fields(article)
         return article
 
     def count_fields(self, article: Article) -> None:
-        """Field coverage for the health check: a changed layout shows up as missing fields."""
+        """Body method and field coverage for the health check: a changed layout shows up as
+        missing fields. Counted here, in the crawl's process, wherever the article was built."""
         stats = self.crawler.stats
+        if article.body_method:
+            stats.inc_value(f"newscrawl/body_method/{article.body_method}")
         stats.inc_value("newscrawl/fields/items")
         for name in WATCHED_FIELDS:
             if getattr(article, name) is None:

@@ -1,0 +1,95 @@
+"""An extraction worker process: reads pages on stdin, builds Articles with the spider, writes them on stdout.
+
+Started by :class:`newscrawl.extract.pool.ExtractionPool` as ``python -m newscrawl.extract.worker``.
+Frames both ways are a 4-byte big-endian length and a pickle. The first frame names the spider
+(``sys.path``, module, class name, keyword arguments); then each page frame is
+``(seq, url, body, encoding, meta)`` and each answer ``(seq, ok, article | exception)``. The
+worker ends at end of input, which is also what it sees when the crawl dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import signal
+import sys
+import traceback
+from typing import Any, BinaryIO
+
+_LENGTH = 4
+
+
+class ExtractionError(RuntimeError):
+    """An unexpected error in a worker, with the worker's traceback as its message."""
+
+
+def read_frame(stream: BinaryIO) -> bytes | None:
+    """The next frame's payload, or None at end of input."""
+    header = stream.read(_LENGTH)
+    if len(header) < _LENGTH:
+        return None
+    size = int.from_bytes(header, "big")
+    payload = stream.read(size)
+    return payload if len(payload) == size else None
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(_LENGTH, "big") + payload
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives a pickle round trip and is a ValueError (a page the parsers refuse,
+    which the spider handles), else an :class:`ExtractionError` carrying the traceback."""
+    if isinstance(exc, ValueError):
+        try:
+            pickle.loads(pickle.dumps(exc))
+            return exc
+        except Exception:  # noqa: BLE001 (an exception class with a custom constructor)
+            return ValueError(str(exc))
+    return ExtractionError("".join(traceback.format_exception(exc)).rstrip())
+
+
+def _load_spider(init: tuple[list[str], str, str, dict[str, Any]]) -> Any:
+    path, module, qualname, arguments = init
+    sys.path[:] = path  # the crawl's own, so spiders outside the package are found as there
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found(**arguments)
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    first = read_frame(stdin)
+    if first is None:
+        return 0
+    spider = _load_spider(pickle.loads(first))
+    while (payload := read_frame(stdin)) is not None:
+        seq, url, body, encoding, meta = pickle.loads(payload)
+        try:
+            response = HtmlResponse(url=url, body=body, encoding=encoding, request=Request(url, meta=meta))
+            answer: tuple[int, bool, Any] = (seq, True, spider.build_article(response))
+        except Exception as exc:  # noqa: BLE001 (every failure goes back to the crawl, typed)
+            answer = (seq, False, _portable(exc))
+        stdout.write(frame(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)))
+        stdout.flush()
+    return 0
+
+
+def main() -> int:
+    # Ctrl-C reaches the whole process group; the crawl ends its workers by closing their input.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Frames own fd 1; a stray print() in a spider must not corrupt them, so it goes to stderr.
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s [extract worker %(process)d] %(levelname)s: %(message)s")
+    return serve(sys.stdin.buffer, stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
