@@ -1,4 +1,4 @@
-"""Typed drop reasons: each class name becomes an ``item_dropped_reasons_count/<Name>`` stat."""
+"""Typed drop reasons (each class name becomes an ``item_dropped_reasons_count/<Name>`` stat) and errors."""
 
 from scrapy.exceptions import DropItem
 
@@ -41,3 +41,7 @@ class DatabaseUnavailable(RuntimeError):
 
 class Mojibake(ArticleDropped):
     """The text holds U+FFFD or UTF-8 read as Latin-1/Windows-1252 ("Ã©", "â€™"): a wrong charset."""
+
+
+class ExtractionError(RuntimeError):
+    """An unexpected error while an extraction worker built an article; its message is the worker's traceback."""

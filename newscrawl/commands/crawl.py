@@ -9,10 +9,11 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.extract.pool import processes_for
 
 
 class Command(ScrapyCrawlCommand):
-    """Like Scrapy's ``crawl``, but a bad ``-a`` argument or an unreachable database
+    """Like Scrapy's ``crawl``, but a bad ``-a`` argument or setting, or an unreachable database,
     ends the command at once with a one-line message and exit code 2 (usage) or 3
     (database), instead of a traceback after the crawl has started."""
 
@@ -33,6 +34,10 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ValueError as exc:
                 return self._fail(2, f"invalid spider argument: {exc}")
+        try:
+            processes_for(self.settings)
+        except ValueError as exc:
+            return self._fail(2, f"invalid setting: {exc}")
         if self.settings.getbool("STORE_ENABLED", True):
             try:
                 open_database(resolve_database_url(self.settings.get("DATABASE_URL"))).dispose()

@@ -18,11 +18,9 @@ import sys
 import traceback
 from typing import Any, BinaryIO
 
+from newscrawl.exceptions import ExtractionError
+
 _LENGTH = 4
-
-
-class ExtractionError(RuntimeError):
-    """An unexpected error in a worker, with the worker's traceback as its message."""
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -92,4 +90,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the importable module, so what it pickles names newscrawl.extract.worker, not __main__.
+    from newscrawl.extract.worker import main as worker_main
+
+    sys.exit(worker_main())
