@@ -227,6 +227,7 @@ class Chain:
             except ArticleDropped as drop:
                 self.drops[type(drop).__name__] += 1
                 continue  # a typed reason: the only way out but storing
+            self.store.wait()  # the writer thread has written the row
             assert self.stat("store/failed") == 0, "the database refused a row"
             self.check_stored(item.url)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,13 +11,14 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from newscrawl import exceptions
 from newscrawl.db import ArticleRow, open_database
 from newscrawl.items import Article
 from newscrawl.pipelines import CleanPipeline, DeduplicatePipeline, StorePipeline, ValidatePipeline
+from newscrawl.pipelines.store import MAX_PENDING_BATCHES
 from newscrawl.spiders.japantoday import JapanTodaySpider
 from newscrawl.text import content_hash
 
@@ -149,8 +151,12 @@ def test_dedup_can_be_switched_off() -> None:
         build_from_crawler(DeduplicatePipeline, crawler_for({"DEDUP_ENABLED": False}))
 
 
-def test_store_upserts_through_the_pipeline(db_url: str) -> None:
-    crawler = crawler_for({"DATABASE_URL": db_url})
+@pytest.mark.parametrize(
+    ("writer_thread", "batch_size"), [(True, 50), (True, 1), (False, 1)],
+    ids=["writer-one-batch", "writer-batch-per-item", "in-the-crawl-thread"],
+)
+def test_store_upserts_through_the_pipeline(db_url: str, writer_thread: bool, batch_size: int) -> None:
+    crawler = crawler_for({"DATABASE_URL": db_url, "STORE_WRITER_THREAD": writer_thread, "STORE_BATCH_SIZE": batch_size})
     store = build_from_crawler(StorePipeline, crawler)
     store.open_spider()
     item = validate(cleaned(raw_article()))
@@ -169,6 +175,35 @@ def test_store_upserts_through_the_pipeline(db_url: str) -> None:
         assert row.published_at == datetime(2021, 3, 21, 21, 5, tzinfo=timezone.utc)
         assert row.credit == "Reuters" and row.dateline == "TOKYO" and row.comment_count == 0
         assert row.last_seen_at - row.first_seen_at < timedelta(minutes=1)
+    engine.dispose()
+
+
+def test_store_writes_from_its_own_thread_and_never_falls_far_behind(sqlite_url: str) -> None:
+    crawler = crawler_for({"DATABASE_URL": sqlite_url, "STORE_BATCH_SIZE": 1})
+    store = build_from_crawler(StorePipeline, crawler)
+    store.open_spider()
+    writers: set[str] = set()
+
+    def record_thread(*_: Any) -> None:
+        writers.add(threading.current_thread().name)
+
+    assert store.engine is not None
+    event.listen(store.engine, "before_cursor_execute", record_thread)
+    backlog = []
+    for number in range(40):
+        store.process_item(validate(cleaned(raw_article(
+            url=f"https://japantoday.com/category/politics/story-{number}",
+            body=RAW_BODY.replace("Sunday", f"day {number}"),
+        ))))
+        backlog.append(len(store.writes))
+    store.close_spider()
+    assert max(backlog) <= MAX_PENDING_BATCHES
+    assert writers and all(name.startswith("newscrawl-store") for name in writers)
+    assert crawler.stats.get_value("store/inserted") == 40
+    assert crawler.stats.get_value("store/batches") == 40
+    engine = open_database(sqlite_url)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ArticleRow)) == 40
     engine.dispose()
 
 

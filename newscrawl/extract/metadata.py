@@ -172,23 +172,35 @@ _TEXT_CHILDREN = etree.XPath("text()", smart_strings=False)
 _HTML_LANG = etree.XPath("/html/@lang", smart_strings=False)
 
 
-def _elements(selector: parsel.Selector, tag: str) -> list[Any]:
-    """The page's ``tag`` elements in document order (``//tag``), bare lxml elements."""
+_HEAD_TAGS = ("script", "meta", "link")
+
+
+def _elements(selector: parsel.Selector, *tags: str) -> dict[str, list[Any]]:
+    """The page's elements of each of ``tags`` in document order (``//tag``), bare lxml
+    elements, found in one walk of the tree."""
+    found: dict[str, list[Any]] = {tag: [] for tag in tags}
     if isinstance(selector.root, etree._Element):
-        return list(selector.root.iter(tag))
-    return [match.root for match in selector.xpath(f"//{tag}")]
+        for element in selector.root.iter(*tags):
+            found[element.tag].append(element)
+        return found
+    for tag in tags:
+        found[tag] = [match.root for match in selector.xpath(f"//{tag}")]
+    return found
 
 
-def find_json_ld(selector: parsel.Selector) -> list[dict[str, Any]]:
-    """All JSON-LD objects of the page, in document order, top-level lists and @graph expanded."""
+def find_json_ld(selector: parsel.Selector, scripts: list[Any] | None = None) -> list[dict[str, Any]]:
+    """All JSON-LD objects of the page, in document order, top-level lists and @graph expanded.
+    ``scripts``: the page's script elements when already found."""
+    if scripts is None:
+        scripts = _elements(selector, "script")["script"]
     # //script[contains(translate(@type, <ASCII upper>, <ASCII lower>), 'ld+json')]/text()
-    scripts = [
+    texts = [
         str(text)
-        for script in _elements(selector, "script")
+        for script in scripts
         if "ld+json" in (script.get("type") or "").translate(_ASCII_LOWER)
         for text in _TEXT_CHILDREN(script)
     ]
-    return [node for script in scripts for value in parse_json_ld_text(script) for node in _flatten(value)]
+    return [node for text in texts for value in parse_json_ld_text(text) for node in _flatten(value)]
 
 
 def json_ld_types(node: Mapping[str, Any]) -> set[str]:
@@ -270,10 +282,10 @@ def _primary_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- meta / link / html readers
 
 
-def _meta_index(selector: parsel.Selector) -> dict[str, list[str]]:
+def _meta_index(metas: list[Any]) -> dict[str, list[str]]:
     """Lower-cased meta property/name/itemprop -> contents in document order."""
     index: dict[str, list[str]] = {}
-    for meta in _elements(selector, "meta"):
+    for meta in metas:
         if meta.get("content") is None:
             continue
         try:
@@ -289,9 +301,9 @@ def _meta_index(selector: parsel.Selector) -> dict[str, list[str]]:
     return index
 
 
-def _canonical_href(selector: parsel.Selector) -> str | None:
+def _canonical_href(links: list[Any]) -> str | None:
     """``//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href``, first."""
-    for link in _elements(selector, "link"):
+    for link in links:
         href = link.get("href")
         if href is not None and "canonical" in _XML_SPACE.split(link.get("rel") or ""):
             return str(href)
@@ -312,7 +324,9 @@ def _people(values: Iterable[str]) -> tuple[str, ...]:
     return _unique(a for a in (clean_text(v) for v in values) if _is_person(a))
 
 
-def _meta_sources(selector: parsel.Selector, meta: Mapping[str, list[str]]) -> list[tuple[str, dict[str, Any]]]:
+def _meta_sources(
+    selector: parsel.Selector, meta: Mapping[str, list[str]], links: list[Any]
+) -> list[tuple[str, dict[str, Any]]]:
     """Non-JSON-LD sources, best first, each with the fields it offers."""
     opengraph = {
         "title": _first(meta, "og:title"),
@@ -337,7 +351,7 @@ def _meta_sources(selector: parsel.Selector, meta: Mapping[str, list[str]]) -> l
             meta, "pubdate", "date", "parsely-pub-date", "itemprop:datepublished", "dc.date.issued", "dcterms.issued"
         ),
     }
-    link = {"canonical_url": _canonical_href(selector)}
+    link = {"canonical_url": _canonical_href(links)}
     # No <title> fallback: it carries a " | Site" suffix, and callers prefer their own h1 selector to it.
     lang = _HTML_LANG(selector.root) if isinstance(selector.root, etree._Element) else []
     page = {"language": normalize_language(lang[0] if lang else None)}
@@ -349,10 +363,11 @@ def _meta_sources(selector: parsel.Selector, meta: Mapping[str, list[str]]) -> l
 
 def extract_metadata(selector: parsel.Selector, url: str) -> Metadata:
     """Metadata of the article page ``selector`` fetched from ``url``, each field from its best source."""
-    nodes = find_json_ld(selector)
+    head = _elements(selector, *_HEAD_TAGS)
+    nodes = find_json_ld(selector, head["script"])
     index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     sources = [("json-ld", _json_ld_fields(node, index)) for node in _primary_nodes(nodes)]
-    sources += _meta_sources(selector, _meta_index(selector))
+    sources += _meta_sources(selector, _meta_index(head["meta"]), head["link"])
 
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}

@@ -1,9 +1,11 @@
-"""StorePipeline: writes articles through SQLAlchemy in batches of idempotent upserts, spooling when the database is down."""
+"""StorePipeline: writes articles in batches of idempotent upserts from a writer thread, spooling when the database is down."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,13 +43,21 @@ def _connection_lost(exc: SQLAlchemyError) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+#: Batches handed to the writer thread and not yet written before the crawl waits for them.
+MAX_PENDING_BATCHES = 4
+
+
 class StorePipeline:
     """Saves articles in batches, each batch one short transaction keyed on canonical URLs.
 
     Settings: ``DATABASE_URL`` (any SQLAlchemy URL; default from
     ``NEWSCRAWL_DATABASE_URL`` or ``sqlite:///newscrawl.db``), ``STORE_ENABLED``,
     ``STORE_BATCH_SIZE`` (rows per transaction, default 50; batches are also
-    flushed when the spider goes idle and at close), ``STORE_SPOOL_DIR``.
+    flushed when the spider goes idle and at close), ``STORE_SPOOL_DIR``,
+    ``STORE_WRITER_THREAD`` (default on: batches are written by one thread of
+    their own, in order, while the crawl goes on; the database's work, and the
+    wait for a PostgreSQL server, no longer stop the crawl; when the writer falls
+    more than 4 batches behind, the crawl waits for it).
 
     When the database is lost mid-crawl, a batch that cannot be written is
     spooled to a JSON-lines file and written as soon as a later write succeeds,
@@ -55,7 +65,8 @@ class StorePipeline:
     refuses (not a connection problem) is logged, counted (``store/failed``) and
     spooled under ``rejected/`` for inspection.
     Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``,
-    ``store/spooled``, ``store/replayed``, ``store/failed``, ``store/batches``.
+    ``store/spooled``, ``store/replayed``, ``store/failed``, ``store/batches``
+    (counted once a batch is written, all of them by the end of the crawl).
     The database is opened (and migrated) in ``open_spider``: an unreachable
     database fails the crawl before any article is fetched.
     """
@@ -66,15 +77,19 @@ class StorePipeline:
         stats: StatsCollector,
         batch_size: int = 50,
         spool_dir: Path | None = None,
+        writer_thread: bool = True,
     ) -> None:
         self.database_url = database_url
         self.stats = stats
         self.batch_size = max(1, batch_size)
         self.spool_dir = spool_dir or default_spool_dir(database_url)
+        self.writer_thread = writer_thread
         self.engine: Engine | None = None
         self.spool: Spool | None = None
         self.rejected: Spool | None = None
         self.buffer: list[dict[str, Any]] = []
+        self.writer: ThreadPoolExecutor | None = None
+        self.writes: deque[Future[Counter[str]]] = deque()
         self.crawler: Crawler | None = None
 
     @classmethod
@@ -88,6 +103,7 @@ class StorePipeline:
             crawler.stats,
             batch_size=settings.getint("STORE_BATCH_SIZE", 50),
             spool_dir=Path(spool_dir) if spool_dir else None,
+            writer_thread=settings.getbool("STORE_WRITER_THREAD", True),
         )
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
@@ -99,10 +115,15 @@ class StorePipeline:
         self.spool = Spool(self.spool_dir, spider)
         self.rejected = Spool(self.spool_dir / "rejected", spider)
         logger.info("Storing articles in %s", safe_url(self.database_url))
-        self.replay()
+        self._count(self._run(self.replay))
+        if self.writer_thread:
+            self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscrawl-store")
 
     def close_spider(self) -> None:
-        self.flush()
+        self.wait()
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
+            self.writer = None
         pending = self.spool.pending() if self.spool else 0
         if pending:
             logger.error("%d articles could not be written and wait in %s; the next crawl writes "
@@ -122,61 +143,89 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
+        """Hand the buffered rows to the writer (write them here without one)."""
         batch, self.buffer = self.buffer, []
-        if not batch:
-            return
-        if self.spool and self.spool.files() and not self.replay():
-            self._spool(batch, "replay of earlier spooled articles failed")
+        if batch and self.writer is not None:
+            self.writes.append(self.writer.submit(self._run, self._store, batch))
+            while len(self.writes) > MAX_PENDING_BATCHES:  # the database is slower than the crawl
+                self._count(self.writes.popleft().result())
+        elif batch:
+            self._count(self._run(self._store, batch))
+        while self.writes and self.writes[0].done():
+            self._count(self.writes.popleft().result())
+
+    def wait(self) -> None:
+        """Write every row handed over so far, and count the outcomes."""
+        self.flush()
+        while self.writes:
+            self._count(self.writes.popleft().result())
+
+    def _count(self, counts: Counter[str]) -> None:
+        # Stats are counted by the crawl's thread: the stats collector is not thread-safe.
+        for key, value in counts.items():
+            self.stats.inc_value(key, value)
+
+    @staticmethod
+    def _run(method: Any, *args: Any) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        method(*args, counts)
+        return counts
+
+    # Everything below runs in the writer thread (or the crawl's, without one), one batch at a time.
+
+    def _store(self, batch: list[dict[str, Any]], counts: Counter[str]) -> None:
+        if self.spool and self.spool.files() and not self.replay(counts):
+            self._spool(batch, "replay of earlier spooled articles failed", counts)
             return
         try:
-            self._write(batch)
+            self._write(batch, counts)
         except SQLAlchemyError as exc:
             if _connection_lost(exc):
-                self._spool(batch, str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+                self._spool(batch, str(getattr(exc, "orig", exc)).strip().splitlines()[0], counts)
             else:
-                self._write_one_by_one(batch)
+                self._write_one_by_one(batch, counts)
 
-    def replay(self) -> bool:
+    def replay(self, counts: Counter[str]) -> bool:
         """Write spooled batches (oldest first); True when the spool is empty afterwards."""
         assert self.spool is not None
         for path in self.spool.files():
             rows = list(Spool.read(path))
             try:
-                self._write(rows)
+                self._write(rows, counts)
             except SQLAlchemyError as exc:
                 if not _connection_lost(exc):
-                    self._write_one_by_one(rows)
+                    self._write_one_by_one(rows, counts)
                 else:
                     return False
             path.unlink()
-            self.stats.inc_value("store/replayed", len(rows))
+            counts["store/replayed"] += len(rows)
             logger.info("Wrote %d spooled articles from %s", len(rows), path.name)
         return True
 
-    def _write(self, batch: Sequence[Mapping[str, Any]]) -> None:
+    def _write(self, batch: Sequence[Mapping[str, Any]], counts: Counter[str]) -> None:
         assert self.engine is not None, "open_spider() was not called"
         with Session(self.engine) as session, session.begin():
             outcomes = save_articles(session, batch, datetime.now(timezone.utc))
-        self.stats.inc_value("store/batches")
+        counts["store/batches"] += 1
         for outcome in outcomes:
-            self.stats.inc_value(f"store/{outcome.value}")
+            counts[f"store/{outcome.value}"] += 1
 
-    def _write_one_by_one(self, batch: Sequence[Mapping[str, Any]]) -> None:
+    def _write_one_by_one(self, batch: Sequence[Mapping[str, Any]], counts: Counter[str]) -> None:
         for values in batch:
             try:
-                self._write([values])
+                self._write([values], counts)
             except SQLAlchemyError as exc:
                 if _connection_lost(exc):
-                    self._spool([values], str(exc))
+                    self._spool([values], str(exc), counts)
                     continue
                 assert self.rejected is not None
                 path = self.rejected.add([values])
-                self.stats.inc_value("store/failed")
+                counts["store/failed"] += 1
                 logger.error("Database refused %s (%s); kept in %s", values.get("url"),
                              str(getattr(exc, "orig", exc)).strip().splitlines()[0], path)
 
-    def _spool(self, batch: Sequence[Mapping[str, Any]], reason: str) -> None:
+    def _spool(self, batch: Sequence[Mapping[str, Any]], reason: str, counts: Counter[str]) -> None:
         assert self.spool is not None
         path = self.spool.add(batch)
-        self.stats.inc_value("store/spooled", len(batch))
+        counts["store/spooled"] += len(batch)
         logger.warning("Database unavailable (%s): %d articles spooled to %s", reason, len(batch), path)
