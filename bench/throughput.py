@@ -22,7 +22,9 @@ on 127.0.0.1. Each variant is a real subprocess, side by side in one run:
 Every crawl gets the same mirror settings (no delay, no autothrottle, 16 concurrent
 requests, robots.txt obeyed, the same CONCURRENT_ITEMS). Seconds and pages come from
 Scrapy's own stats (``elapsed_time_seconds``, ``response_received_count``), peak RSS
-from ``/usr/bin/time -v``, writes/s = article rows in the database / seconds. After
+of the largest process from ``/usr/bin/time -v`` and of the whole process tree (the crawl
+and its extraction workers) by sampling ``/proc``, writes/s = article rows in the
+database / seconds. After
 the first database crawl the same command runs again on the unchanged mirror (the
 incremental re-run) and its requests and seconds are printed against the first run.
 """
@@ -35,6 +37,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -81,6 +84,7 @@ class Run:
     seconds: float
     wall: float
     rss_mb: float | None
+    tree_rss_mb: float | None
     cpu_seconds: float | None
     rows: int | None
     requests: int
@@ -94,6 +98,54 @@ class Run:
     @property
     def writes_per_s(self) -> float | None:
         return self.rows / self.seconds if self.rows is not None and self.seconds else None
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (the crawl under /usr/bin/time, its extraction workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process's descendants every 50 ms; keeps the peak (MB).
+
+    /usr/bin/time reports the largest single process; workers add their own memory to the
+    crawl's, so the sum over the tree is what a machine must hold.
+    """
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+        while not self.done.wait(0.05):
+            total = 0
+            for pid in _descendants(self.root):
+                try:
+                    total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page_kb
+                except (OSError, ValueError, IndexError):
+                    continue
+            self.peak_kb = max(self.peak_kb, total)
+
+    def stop(self) -> float | None:
+        self.done.set()
+        self.join()
+        return self.peak_kb / 1024 if self.peak_kb else None
 
 
 def parse_stats(log: str) -> dict[str, float]:
@@ -122,7 +174,10 @@ def count_rows(database_url: str) -> int:
 class Bench:
     """Runs the variants against one served mirror, in one scratch folder."""
 
-    def __init__(self, base_url: str, pages: int, workdir: Path, profile_dir: Path | None) -> None:
+    def __init__(
+        self, base_url: str, pages: int, workdir: Path, profile_dir: Path | None, extract_processes: str | None = None
+    ) -> None:
+        self.extract_processes = extract_processes
         self.start_url = f"{base_url}{genmirror.SECTION}"
         self.pages = pages
         self.max_pages = pages // genmirror.PER_PAGE + 1
@@ -138,6 +193,8 @@ class Bench:
             command = [str(SCRAPY), "crawl", "japantoday"]
         command += ["-a", f"start_url={self.start_url}", "-a", f"max_pages={self.max_pages}"]
         settings = {**MIRROR_SETTINGS, "CONCURRENT_ITEMS": str(concurrent_items)}
+        if variant != "reference" and self.extract_processes is not None:
+            settings["EXTRACT_PROCESSES"] = self.extract_processes
         if database_url:
             settings["DATABASE_URL"] = database_url
         for name, value in settings.items():
@@ -162,10 +219,17 @@ class Bench:
         cwd = self.workdir / f"{self.counter:03d}-{label}"
         cwd.mkdir()
         started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sampler = TreeRss(process.pid)
+        sampler.start()
         try:
-            done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=self.timeout)
+            stdout, stderr = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired as exc:
+            process.kill()
             raise SystemExit(f"{label}: crawl did not finish in {self.timeout:.0f} s; log in {cwd}") from exc
+        finally:
+            tree_rss = sampler.stop()
+        done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         wall = time.perf_counter() - started
         (cwd / "crawl.log").write_text(done.stderr)
         stats = parse_stats(done.stderr)
@@ -179,6 +243,7 @@ class Bench:
             seconds=stats.get("elapsed_time_seconds", 0.0),
             wall=wall,
             rss_mb=int(rss.group(1)) / 1024 if rss else None,
+            tree_rss_mb=tree_rss,
             cpu_seconds=sum(map(float, cpu)) if cpu else None,
             rows=count_rows(database_url) if database_url else None,
             requests=int(stats.get("downloader/request_count", 0)),
@@ -236,11 +301,12 @@ def median_run(runs: list[Run]) -> Run:
 def print_table(rows: list[Run], reference: dict[int, Run], repeat: int, expected: int) -> None:
     print()
     print(f"{'variant':<12}{'CI':>5}{'pages':>8}{'seconds':>9}{'pages/s':>9}{'ratio':>7}"
-          f"{'RSS MB':>8}{'writes/s':>10}{'CPU s':>7}{'CPU ratio':>10}")
+          f"{'RSS MB':>8}{'tree MB':>9}{'writes/s':>10}{'CPU s':>7}{'CPU ratio':>10}")
     for run in rows:
         ref = reference.get(run.concurrent_items)
         ratio = f"{run.pages_per_s / ref.pages_per_s:.2f}" if ref and ref.pages_per_s else "-"
         rss = f"{run.rss_mb:.0f}" if run.rss_mb is not None else "-"
+        tree = f"{run.tree_rss_mb:.0f}" if run.tree_rss_mb is not None else "-"
         writes = f"{run.writes_per_s:.0f}" if run.writes_per_s is not None else "-"
         cpu = f"{run.cpu_seconds:.1f}" if run.cpu_seconds is not None else "-"
         cpu_ratio = "-"
@@ -248,10 +314,13 @@ def print_table(rows: list[Run], reference: dict[int, Run], repeat: int, expecte
             cpu_ratio = f"{(ref.cpu_seconds / ref.pages) / (run.cpu_seconds / run.pages):.2f}"
         flag = "" if run.pages == expected and run.returncode == 0 else f"  ! exit {run.returncode}, expected {expected} pages"
         print(f"{run.variant:<12}{run.concurrent_items:>5}{run.pages:>8}{run.seconds:>9.1f}"
-              f"{run.pages_per_s:>9.1f}{ratio:>7}{rss:>8}{writes:>10}{cpu:>7}{cpu_ratio:>10}{flag}")
+              f"{run.pages_per_s:>9.1f}{ratio:>7}{rss:>8}{tree:>9}{writes:>10}{cpu:>7}{cpu_ratio:>10}{flag}")
     print(f"(median of {repeat} run(s) by pages/s; CI = CONCURRENT_ITEMS; pages = responses incl. "
           "robots.txt and listing pages; ratio = pages/s / reference pages/s at the same CI; "
-          "writes/s = article rows / seconds; CPU s = user+sys of the crawl process, start-up included; "
+          "RSS MB = peak of the largest process (/usr/bin/time), tree MB = peak of the summed RSS of the crawl "
+          "and its extraction workers (sampled every 50 ms); "
+          "writes/s = article rows / seconds; CPU s = user+sys of the crawl process and its workers, "
+          "start-up included; "
           "CPU ratio = reference CPU per page / variant CPU per page, the ratio on an idle machine)")
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
           "(other work on the machine slows every variant; compare ratios and CPU s)")
@@ -281,6 +350,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--server", choices=sorted(genmirror.SERVERS), default="aiohttp",
                         help="the mirror's server (default aiohttp; threaded = the tests' http.server)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the re-run")
+    parser.add_argument("--extract-processes", help="EXTRACT_PROCESSES for the newscrawl crawls (default: the "
+                        "project's setting, auto = 1 worker on 2+ CPUs for an unthrottled crawl)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each newscrawl crawl into this folder")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, SQLite files)")
     args = parser.parse_args(argv)
@@ -306,7 +377,7 @@ def main(argv: list[str]) -> int:
             if "postgresql" in variants:
                 pg = PostgresDatabases(stack.enter_context(postgres_server(args.pg_url)))
                 stack.callback(pg.close)
-            bench = Bench(base, args.pages, workdir, args.profile)
+            bench = Bench(base, args.pages, workdir, args.profile, args.extract_processes)
             for value in values:
                 for variant in variants:
                     runs = []
@@ -316,7 +387,8 @@ def main(argv: list[str]) -> int:
                         label = f"{variant}-ci{value}-{attempt}"
                         run = bench.run(variant, value, url, label)
                         print(f"  {label}: {run.pages} pages in {run.seconds:.1f} s ({run.pages_per_s:.1f}/s), "
-                              f"RSS {run.rss_mb or 0:.0f} MB, rows {run.rows}", flush=True)
+                              f"RSS {run.rss_mb or 0:.0f} MB (tree {run.tree_rss_mb or 0:.0f} MB), rows {run.rows}",
+                              flush=True)
                         runs.append(run)
                         if url and attempt == 0 and value == values[0] and not args.no_incremental:
                             again = bench.run(variant, value, url, f"{label}-rerun")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import importlib
 import logging
 import os
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds a worker gets to finish its pages and exit once its input is closed.
 EXIT_TIMEOUT = 5.0
+#: Pipe buffer asked for each way (Linux's default limit for unprivileged processes).
+PIPE_BYTES = 1 << 20
 
 
 def processes_for(settings: BaseSettings, cpus: int | None = None) -> int:
@@ -53,6 +56,23 @@ def importable(cls: type) -> bool:
     except (ImportError, AttributeError):
         return False
     return found is cls
+
+
+def _widen(pipe: asyncio.BaseTransport | None) -> None:
+    """Give a worker's pipe room for many pages (Linux: up to ``/proc/sys/fs/pipe-max-size``).
+
+    A 64 KiB pipe holds less than two 36 KB pages: the worker would wait for the crawl's busy
+    event loop to write the rest of each page, and the loop would then wait for the answer.
+    """
+    if pipe is None or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    fd = pipe.get_extra_info("pipe").fileno()
+    for size in (PIPE_BYTES, PIPE_BYTES // 4):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+            return
+        except OSError:  # above the system's limit
+            continue
 
 
 class WorkerLost(RuntimeError):
@@ -167,6 +187,9 @@ class ExtractionPool:
                 _Worker, sys.executable, "-m", "newscrawl.extract.worker", stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=None,
             )
+            assert worker.transport is not None
+            for fd in (0, 1):
+                _widen(worker.transport.get_pipe_transport(fd))
             worker.transport.get_pipe_transport(0).write(frame(init))  # type: ignore[union-attr]
             self.workers.append(worker)
         self.spider.crawler.stats.set_value("newscrawl/extract/processes", self.processes)
