@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import io
 import json
 import os
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from newscrawl.db import ArticleRow, CrawlRun, open_database
 from newscrawl.db.store import CONTENT_COLUMNS
-from newscrawl.extract.pool import importable, processes_for
+from newscrawl.extract.pool import _widen, importable, processes_for
 from newscrawl.exceptions import ExtractionError
 from newscrawl.extract.worker import frame, read_frame
 from newscrawl.spiders.base import META_LISTED_RAW
@@ -31,6 +33,7 @@ from newscrawl.spiders.japantoday import JapanTodaySpider
 from tests.conftest import ROOT, SITES, run_crawl
 from tests.support.mirror import Mirror
 
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)  # Python 3.10+ on Linux names it
 MIRROR = SITES / "japantoday" / "mirror"
 ROUTES = json.loads((MIRROR / "routes.json").read_text("utf-8"))
 #: Every article page of the hand-built mirror, by its path.
@@ -233,3 +236,19 @@ def test_workers_of_a_crawl_killed_with_sigkill_exit(japantoday_mirror: Mirror, 
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_worker_pipes_hold_many_pages() -> None:
+    # A 64 KiB pipe holds less than two 36 KB pages; the pool asks for 1 MiB (Linux's default cap).
+    async def widened() -> int:
+        read_end, write_end = os.pipe()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, os.fdopen(write_end, "wb"))
+        try:
+            _widen(transport)
+            return fcntl.fcntl(write_end, F_GETPIPE_SZ)
+        finally:
+            transport.close()
+            os.close(read_end)
+
+    assert asyncio.run(widened()) >= 256 * 1024
