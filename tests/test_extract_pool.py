@@ -166,9 +166,9 @@ def crawl(mirror: Mirror, tmp_path: Path, spider: str, *args: str, **settings: s
     return rows, stats, status, result.stderr
 
 
-def with_fault(mirror: Mirror, tmp_path: Path, fault: str) -> Any:
+def with_fault(mirror: Mirror, tmp_path: Path, fault: str, **settings: str) -> Any:
     return crawl(mirror, tmp_path, "japantoday-worker-faults", "-a", f"fault_slug={SEED_SLUG}",
-                 "-a", f"fault={fault}", EXTRACT_PROCESSES="1")
+                 "-a", f"fault={fault}", EXTRACT_PROCESSES="1", **settings)
 
 
 def test_a_crawl_with_workers_stores_what_a_crawl_without_them_stores(
@@ -202,6 +202,20 @@ def test_an_error_in_a_worker_is_logged_with_its_traceback(japantoday_mirror: Mi
     assert stats["spider_exceptions/ExtractionError"] == 1
     assert "RuntimeError: injected fault on" in log and "Traceback" in log
     assert status == "finished" and "newscrawl/extract/worker_lost" not in stats
+
+
+def test_a_page_that_hangs_its_worker_is_refused_and_the_crawl_goes_on(
+    japantoday_mirror: Mirror, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    rows, stats, status, log = with_fault(japantoday_mirror, tmp_path, "hang", EXTRACT_PAGE_TIMEOUT="2")
+    assert time.monotonic() - started < 60  # the worker sleeps 600 s on the page
+    assert len(rows) == 18 and f"/category/politics/{SEED_SLUG}" not in rows
+    assert stats["newscrawl/extract/timed_out"] == 1
+    assert stats["newscrawl/unparseable_pages"] == 1
+    assert stats["item_dropped_reasons_count/MissingField"] == 1  # a typed, counted drop
+    assert "no article after 2 s in an extraction worker" in log
+    assert status == "finished"
 
 
 def worker_pids(parent: int) -> list[int]:

@@ -110,7 +110,11 @@ class _Worker(asyncio.SubprocessProtocol):
             size = int.from_bytes(self.buffer[:4], "big")
             if len(self.buffer) < 4 + size:
                 break
-            seq, ok, value = pickle.loads(self.buffer[4 : 4 + size])
+            try:
+                seq, ok, value = pickle.loads(self.buffer[4 : 4 + size])
+            except Exception as exc:  # noqa: BLE001 (an answer this process cannot read)
+                self.kill(WorkerLost(f"unreadable answer from the worker ({exc!r})"))
+                return
             del self.buffer[: 4 + size]
             future = self.pending.pop(seq, None)
             if future is not None and not future.done():
@@ -129,6 +133,12 @@ class _Worker(asyncio.SubprocessProtocol):
         if not self.exited.done():
             self.exited.set_result(None)
 
+    def kill(self, exc: Exception) -> None:
+        """End the worker now; its pending pages fail with ``exc``."""
+        self._fail(exc)
+        if self.transport is not None:
+            self.transport.kill()
+
     def _fail(self, exc: Exception) -> None:
         pending, self.pending = self.pending, {}
         for future in pending.values():
@@ -146,13 +156,18 @@ class ExtractionPool:
     GIL); a worker builds its own copy of the spider from the same arguments and ends when its
     input closes, which is also what a crawl killed with SIGKILL leaves it. When a worker dies
     (a crash in the parser, the OOM killer), its pages and all later ones are built in the
-    crawl's process and ``newscrawl/extract/worker_lost`` is counted.
+    crawl's process and ``newscrawl/extract/worker_lost`` is counted. A page with no answer
+    after ``EXTRACT_PAGE_TIMEOUT`` seconds (60; queueing included) ends its worker and is
+    refused as unparseable (``newscrawl/extract/timed_out``), rather than hang the crawl.
     Stats: ``newscrawl/extract/processes``, ``newscrawl/extract/in_workers``.
     """
 
-    def __init__(self, spider: SectionSpider, processes: int, meta_keys: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, spider: SectionSpider, processes: int, meta_keys: tuple[str, ...] = (), page_timeout: float = 60.0
+    ) -> None:
         self.spider = spider
         self.processes = processes
+        self.page_timeout = page_timeout
         self.meta_keys = meta_keys
         self.workers: list[_Worker] = []
         self.starting: asyncio.Task[None] | None = None
@@ -171,7 +186,7 @@ class ExtractionPool:
             logger.info("%s is not importable by name: its pages are parsed in the crawl's process",
                         type(spider).__qualname__)
             return None
-        return cls(spider, processes, meta_keys)
+        return cls(spider, processes, meta_keys, settings.getfloat("EXTRACT_PAGE_TIMEOUT", 60.0))
 
     def start(self) -> None:
         """Start the workers; they import the project while the first pages download."""
@@ -231,9 +246,15 @@ class ExtractionPool:
                                protocol=pickle.HIGHEST_PROTOCOL)
         worker = min(self.workers, key=lambda w: len(w.pending))
         try:
-            article: Article = await worker.send(self.seq, payload)
+            article: Article = await asyncio.wait_for(worker.send(self.seq, payload), self.page_timeout)
         except WorkerLost as exc:
             return self._lost(response, exc)
+        except TimeoutError:
+            # A page that hangs the parser would hang the crawl's process too: it is not retried
+            # here but refused, and the worker (stuck on it) is ended.
+            self.spider.crawler.stats.inc_value("newscrawl/extract/timed_out")
+            worker.kill(WorkerLost(f"worker ended: {response.url} took over {self.page_timeout:g} s"))
+            raise ValueError(f"no article after {self.page_timeout:g} s in an extraction worker") from None
         self.spider.crawler.stats.inc_value("newscrawl/extract/in_workers")
         return article
 

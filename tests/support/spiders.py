@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from scrapy.http import TextResponse
 
@@ -18,9 +19,9 @@ def in_extraction_worker() -> bool:
 
 
 class WorkerFaultSpider(JapanTodaySpider):
-    """``-a fault_slug=…`` picks the page, ``-a fault=exit|error|print`` what its worker does:
-    dies (as in a parser crash or the OOM killer), raises, or prints to stdout before answering.
-    The crawl's own process builds the page normally."""
+    """``-a fault_slug=…`` picks the page, ``-a fault=exit|error|print|hang`` what its worker
+    does: dies (as in a parser crash or the OOM killer), raises, prints to stdout before
+    answering, or never answers. The crawl's own process builds the page normally."""
 
     name = "japantoday-worker-faults"
 
@@ -32,5 +33,7 @@ class WorkerFaultSpider(JapanTodaySpider):
                 os._exit(3)
             if fault == "error":
                 raise RuntimeError(f"injected fault on {response.url}")
+            if fault == "hang":
+                time.sleep(600)
             print("a stray print in a spider")  # noqa: T201 (the fault under test)
         return super().build_article(response)
