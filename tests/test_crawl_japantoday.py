@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newscrawl.db import ArticleRevision, ArticleRow, CrawlRun, open_database
+from newscrawl.spiders.japantoday import JapanTodaySpider
 from newscrawl.urls import canonicalize_url
 from tests.conftest import SITES, run_crawl
 from tests.support.mirror import Mirror
@@ -172,3 +175,21 @@ def test_bad_setup_fails_before_any_request(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert japantoday_mirror.requests == []
+
+
+def test_a_listing_page_s_articles_are_fetched_before_the_next_listing_page(
+    japantoday_mirror: Mirror, sqlite_url: str, tmp_path: Path
+) -> None:
+    # Articles outrank listing pages: a deep backfill holds one page of requests, not the section's.
+    crawl(japantoday_mirror, sqlite_url, tmp_path, "-s", "CONCURRENT_REQUESTS=1", "-s", "INCREMENTAL_ENABLED=False")
+    raw = list(japantoday_mirror.requests)
+    listings = [i for i, path in enumerate(raw) if path.startswith("/category/politics?") or path == "/category/politics"]
+    assert len(listings) == 3
+    crawler = get_crawler(JapanTodaySpider)
+    spider = JapanTodaySpider.from_crawler(crawler, start_url=japantoday_mirror.url("/category/politics"))
+    for number, (start, end) in enumerate(zip(listings, [*listings[1:], len(raw)]), 1):
+        page = (SITES / "japantoday" / "mirror" / f"listing-{number}.html").read_bytes()
+        linked = spider.article_links(HtmlResponse(japantoday_mirror.url(raw[start]), body=page))
+        between = {canonicalize_url(japantoday_mirror.url(path)) for path in raw[start + 1:end]}
+        # Links seen on an earlier page were fetched then; a page's new links come right after it.
+        assert set(linked) - between <= {canonicalize_url(japantoday_mirror.url(p)) for p in raw[:start]}

@@ -30,6 +30,9 @@ META_LISTING_PAGE = "newscrawl_listing_page"
 META_ARTICLE = "newscrawl_article"
 META_LISTED_RAW = "newscrawl_listed_raw"
 
+#: Scheduling priority of listing requests (articles keep Scrapy's default, 0).
+LISTING_PRIORITY = -1
+
 #: Fields whose absence the health check watches (``newscrawl/fields/missing/<name>``).
 WATCHED_FIELDS = ("title", "body", "published_raw")
 
@@ -144,7 +147,7 @@ class SectionSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since)
-        self._resolved_links: dict[tuple[str, str], str | None] = {}
+        self._not_article_links: set[tuple[str, str]] = set()
         # The allowed domain follows the start URL, so a mirror is crawled like the site.
         self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
 
@@ -205,31 +208,35 @@ class SectionSpider(scrapy.Spider):
         raw date its teaser shows (``None`` for links outside a ``listing_item``)."""
         links: dict[str, str | None] = {}
         # A listing page has hundreds of links, most of them the same navigation on every page,
-        # and a teaser links its article two or three times: each href is resolved once per
-        # crawl. Only an empty, "?…" or "#…" href depends on the page's query, so the others are
-        # keyed by the base URL without it.
+        # and a teaser links its article two or three times: each href is resolved once per page,
+        # and one that is no article once per crawl. Only an empty, "?…" or "#…" href depends on
+        # the page's query, so the others are remembered by the base URL without it.
         try:
             base = get_base_url(response)
         except ValueError:  # a malformed <base href>
             base = response.url
         base_path = base.partition("#")[0].partition("?")[0]
-        resolved = self._resolved_links
-        if len(resolved) > 50_000:
-            resolved.clear()
+        not_articles = self._not_article_links
+        if len(not_articles) > 20_000:  # a site whose links change on every page
+            not_articles.clear()
+        on_page: dict[str, str | None] = {}
 
         def article_url(href: str) -> str | None:
             href = href.strip()
+            if href in on_page:
+                return on_page[href]
             key = (base if not href or href[0] in "?#" else base_path, href)
-            try:
-                return resolved[key]
-            except KeyError:
-                pass
+            if key in not_articles:
+                return None
             try:
                 url: str | None = urljoin(base, href)
             except ValueError:  # a link that cannot be a URL (http://[::1/x)
                 url = None
-            resolved[key] = canonicalize_url(url) if url and self.is_article_url(url) else None
-            return resolved[key]
+            article = canonicalize_url(url) if url and self.is_article_url(url) else None
+            on_page[href] = article
+            if article is None:  # kept across pages: the template's links, not the crawl's articles
+                not_articles.add(key)
+            return article
 
         sel = response.selector
         if self.listing_item:
@@ -265,12 +272,18 @@ class SectionSpider(scrapy.Spider):
             yield self.listing_request(page + 1)
 
     def listing_request(self, page: int, url: str | None = None) -> scrapy.Request:
-        """A listing document (page, feed, sitemap), marked for the incremental middleware."""
+        """A listing document (page, feed, sitemap), marked for the incremental middleware.
+
+        Its priority is below the articles': a page's articles are fetched (and stored) before
+        the crawl reads the next page, so a deep backfill holds one page of requests in memory,
+        not the whole section's, and a killed crawl has stored the newest articles first.
+        """
         return scrapy.Request(
             url or self.listing_url(page),
             callback=self.parse_listing,
             cb_kwargs={"page": page},
             meta={META_LISTING_PAGE: page},
+            priority=LISTING_PRIORITY,
         )
 
     def article_request(self, url: str, listed_raw: str | None = None) -> scrapy.Request:
