@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.settings import Settings
@@ -27,11 +29,13 @@ from newscrawl.db import ArticleRow, CrawlRun, open_database
 from newscrawl.db.store import CONTENT_COLUMNS
 from newscrawl.extract.pool import _widen, importable, processes_for
 from newscrawl.exceptions import ExtractionError
-from newscrawl.extract.worker import frame, read_frame
+from newscrawl.extract.worker import READY, frame, read_frame
 from newscrawl.spiders.base import META_LISTED_RAW
 from newscrawl.spiders.japantoday import JapanTodaySpider
 from tests.conftest import ROOT, SITES, run_crawl
 from tests.support.mirror import Mirror
+from tests.test_fuzz import SITE as FUZZ_SITE
+from tests.test_fuzz import Page, article_page
 
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)  # Python 3.10+ on Linux names it
 MIRROR = SITES / "japantoday" / "mirror"
@@ -82,14 +86,19 @@ def test_only_spiders_a_worker_can_import_by_name_go_to_workers() -> None:
 # ---------------------------------------------------------------- the worker process itself
 
 
-def run_worker(spider: type, arguments: dict[str, Any], pages: list[tuple[str, bytes, dict[str, Any]]]) -> list[Any]:
+def run_worker(
+    spider: type, arguments: dict[str, Any], pages: list[tuple[str, bytes, dict[str, Any]]],
+    content_types: list[bytes | None] | None = None,
+) -> list[Any]:
     """Feed ``pages`` to ``python -m newscrawl.extract.worker`` and return its answers in order."""
+    content_types = content_types or [b"text/html; charset=utf-8"] * len(pages)
     worker = subprocess.Popen([sys.executable, "-m", "newscrawl.extract.worker"], cwd=ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert worker.stdin is not None and worker.stdout is not None
     init = (list(sys.path), spider.__module__, spider.__qualname__, arguments)
     payload = frame(pickle.dumps(init)) + b"".join(
-        frame(pickle.dumps((seq, url, body, "utf-8", meta))) for seq, (url, body, meta) in enumerate(pages)
+        frame(pickle.dumps((seq, url, body, None, content_type, meta)))
+        for seq, ((url, body, meta), content_type) in enumerate(zip(pages, content_types, strict=True))
     )
     out, err = worker.communicate(payload, timeout=60)  # end of input: the worker finishes and exits
     assert worker.returncode == 0, err.decode()[-2000:]
@@ -97,6 +106,8 @@ def run_worker(spider: type, arguments: dict[str, Any], pages: list[tuple[str, b
     stream = io.BytesIO(out)
     while (answer := read_frame(stream)) is not None:
         answers.append(pickle.loads(answer))
+    assert answers[0] == (READY, True, None)  # the spider is loaded
+    answers = answers[1:]
     assert [seq for seq, _, _ in answers] == list(range(len(pages)))
     return answers
 
@@ -108,7 +119,9 @@ def test_a_worker_builds_the_same_articles_as_the_crawl_process() -> None:
     answers = run_worker(JapanTodaySpider, arguments, pages)
     spider = JapanTodaySpider(**arguments)
     for (url, body, meta), (_, ok, article) in zip(pages, answers, strict=True):
-        here = spider.build_article(HtmlResponse(url, body=body, encoding="utf-8", request=Request(url, meta=meta)))
+        response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html; charset=utf-8"},
+                                request=Request(url, meta=meta))
+        here = spider.build_article(response)
         assert ok, article
         assert asdict(article) == asdict(here), url
     assert len(answers) == len(ARTICLE_PAGES) == 20
@@ -208,13 +221,13 @@ def test_a_page_that_hangs_its_worker_is_refused_and_the_crawl_goes_on(
     japantoday_mirror: Mirror, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    rows, stats, status, log = with_fault(japantoday_mirror, tmp_path, "hang", EXTRACT_PAGE_TIMEOUT="2")
+    rows, stats, status, log = with_fault(japantoday_mirror, tmp_path, "hang", EXTRACT_PAGE_TIMEOUT="5")
     assert time.monotonic() - started < 60  # the worker sleeps 600 s on the page
     assert len(rows) == 18 and f"/category/politics/{SEED_SLUG}" not in rows
     assert stats["newscrawl/extract/timed_out"] == 1
     assert stats["newscrawl/unparseable_pages"] == 1
     assert stats["item_dropped_reasons_count/MissingField"] == 1  # a typed, counted drop
-    assert "no article after 2 s in an extraction worker" in log
+    assert "no article after 5 s in an extraction worker" in log
     assert status == "finished"
 
 
@@ -266,3 +279,24 @@ def test_worker_pipes_hold_many_pages() -> None:
             os.close(read_end)
 
     assert asyncio.run(widened()) >= 256 * 1024
+
+
+@settings(max_examples=4, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages=st.lists(article_page(), min_size=50, max_size=50))
+def test_hostile_pages_get_the_same_outcome_from_a_worker(pages: list[Page]) -> None:
+    # The fuzz's hostile pages (tests/test_fuzz.py), 200 in all, across the process boundary.
+    arguments = {"start_url": f"{FUZZ_SITE}/category/politics"}
+    spider = JapanTodaySpider(**arguments)
+    responses = [HtmlResponse(f"{FUZZ_SITE}/category/politics/fuzz-{n}", body=page.body, headers=page.headers)
+                 for n, page in enumerate(pages)]
+    answers = run_worker(JapanTodaySpider, arguments, [(r.url, r.body, {}) for r in responses],
+                         content_types=[r.headers.get(b"Content-Type") for r in responses])
+    for response, (_, ok, value) in zip(responses, answers, strict=True):
+        try:
+            here: Any = spider.build_article(response)
+        except ValueError as exc:
+            here = exc
+        if ok:
+            assert asdict(value) == asdict(here)
+        else:
+            assert type(value) is type(here) and str(value) == str(here)

@@ -15,7 +15,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
 
-from newscrawl.extract.worker import frame
+from newscrawl.extract.worker import READY, frame
 
 if TYPE_CHECKING:
     from newscrawl.items import Article
@@ -79,22 +79,53 @@ class WorkerLost(RuntimeError):
     """A worker ended before answering (a crash in the parser, the OOM killer)."""
 
 
-class _Worker(asyncio.SubprocessProtocol):
-    """One worker process: frames out on its stdin, answers in on its stdout."""
+class PageTimeout(RuntimeError):
+    """The page a worker was on when it stopped answering."""
 
-    def __init__(self) -> None:
+
+class _Worker(asyncio.SubprocessProtocol):
+    """One worker process: frames out on its stdin, answers in on its stdout.
+
+    A worker answers pages in the order they were sent, so when it has pages and has not
+    answered for ``page_timeout`` seconds, it is stuck on the oldest one: that page fails with
+    :class:`PageTimeout`, the worker is ended, and the pages queued behind it are lost to it
+    (:class:`WorkerLost`), not refused.
+    """
+
+    def __init__(self, page_timeout: float) -> None:
         self.transport: asyncio.SubprocessTransport | None = None
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.buffer = bytearray()
+        self.page_timeout = page_timeout
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.ready = False  # the worker has loaded the spider (its start-up is not a page's time)
         self.exited = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
+    def _rearm(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        if self.pending and self.ready:
+            self.watchdog = asyncio.get_running_loop().call_later(self.page_timeout, self._stuck)
+
+    def _stuck(self) -> None:
+        self.watchdog = None
+        if self.pending:
+            seq = next(iter(self.pending))  # the oldest: the one the worker is on
+            future = self.pending.pop(seq)
+            if not future.done():
+                future.set_exception(PageTimeout(f"no answer after {self.page_timeout:g} s"))
+            self.kill(WorkerLost(f"worker ended after {self.page_timeout:g} s on one page"))
+
     def send(self, seq: int, payload: bytes) -> asyncio.Future[Any]:
         assert self.transport is not None
         future = asyncio.get_running_loop().create_future()
         self.pending[seq] = future
+        if self.watchdog is None:
+            self._rearm()
         stdin = self.transport.get_pipe_transport(0)
         if stdin is None or stdin.is_closing():
             self._fail(WorkerLost("worker input is closed"))
@@ -116,7 +147,12 @@ class _Worker(asyncio.SubprocessProtocol):
                 self.kill(WorkerLost(f"unreadable answer from the worker ({exc!r})"))
                 return
             del self.buffer[: 4 + size]
+            if seq == READY:
+                self.ready = True
+                self._rearm()
+                continue
             future = self.pending.pop(seq, None)
+            self._rearm()  # progress: the next page gets its own time
             if future is not None and not future.done():
                 if ok:
                     future.set_result(value)
@@ -140,6 +176,9 @@ class _Worker(asyncio.SubprocessProtocol):
             self.transport.kill()
 
     def _fail(self, exc: Exception) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
         pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():
@@ -151,14 +190,14 @@ class ExtractionPool:
 
     Scrapy spends one core; parsing a 36 KB page and querying it costs about as much as
     fetching it, so with a spare core the crawl's process only downloads, schedules and stores.
-    Pages go to a worker as bytes with their decoded encoding and the request meta the spider
-    reads, over pipes the crawl's event loop reads itself (no threads, so no fight for the
+    Pages go to a worker as bytes with their Content-Type (and any explicit encoding) and the
+    request meta the spider reads, over pipes the crawl's event loop reads itself (no threads, so no fight for the
     GIL); a worker builds its own copy of the spider from the same arguments and ends when its
     input closes, which is also what a crawl killed with SIGKILL leaves it. When a worker dies
     (a crash in the parser, the OOM killer), its pages and all later ones are built in the
-    crawl's process and ``newscrawl/extract/worker_lost`` is counted. A page with no answer
-    after ``EXTRACT_PAGE_TIMEOUT`` seconds (60; queueing included) ends its worker and is
-    refused as unparseable (``newscrawl/extract/timed_out``), rather than hang the crawl.
+    crawl's process and ``newscrawl/extract/worker_lost`` is counted. A worker that has
+    pages but answers none for ``EXTRACT_PAGE_TIMEOUT`` seconds (60) is ended; the page it was
+    on is refused as unparseable (``newscrawl/extract/timed_out``) rather than hang the crawl.
     Stats: ``newscrawl/extract/processes``, ``newscrawl/extract/in_workers``.
     """
 
@@ -199,7 +238,7 @@ class ExtractionPool:
         init = pickle.dumps((list(sys.path), cls.__module__, cls.__qualname__, self.spider.spider_arguments))
         for _ in range(self.processes):
             _, worker = await loop.subprocess_exec(
-                _Worker, sys.executable, "-m", "newscrawl.extract.worker", stdin=asyncio.subprocess.PIPE,
+                lambda: _Worker(self.page_timeout), sys.executable, "-m", "newscrawl.extract.worker", stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=None,
             )
             assert worker.transport is not None
@@ -242,18 +281,22 @@ class ExtractionPool:
             return self.spider.build_article(response)
         self.seq += 1
         meta = {key: response.meta[key] for key in self.meta_keys if key in response.meta}
-        payload = pickle.dumps((self.seq, response.url, response.body, response.encoding, meta),
-                               protocol=pickle.HIGHEST_PROTOCOL)
+        # What the response was built from (not its inferred encoding): the worker's copy then
+        # decodes the body exactly as this one does, auto-detection included.
+        content_type = response.headers.get(b"Content-Type")
+        payload = pickle.dumps(
+            (self.seq, response.url, response.body, response._encoding, content_type, meta),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
         worker = min(self.workers, key=lambda w: len(w.pending))
         try:
-            article: Article = await asyncio.wait_for(worker.send(self.seq, payload), self.page_timeout)
+            article: Article = await worker.send(self.seq, payload)
         except WorkerLost as exc:
             return self._lost(response, exc)
-        except TimeoutError:
+        except PageTimeout:
             # A page that hangs the parser would hang the crawl's process too: it is not retried
-            # here but refused, and the worker (stuck on it) is ended.
+            # here but refused (its worker, stuck on it, has been ended).
             self.spider.crawler.stats.inc_value("newscrawl/extract/timed_out")
-            worker.kill(WorkerLost(f"worker ended: {response.url} took over {self.page_timeout:g} s"))
             raise ValueError(f"no article after {self.page_timeout:g} s in an extraction worker") from None
         self.spider.crawler.stats.inc_value("newscrawl/extract/in_workers")
         return article

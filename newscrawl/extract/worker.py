@@ -2,8 +2,9 @@
 
 Started by :class:`newscrawl.extract.pool.ExtractionPool` as ``python -m newscrawl.extract.worker``.
 Frames both ways are a 4-byte big-endian length and a pickle. The first frame names the spider
-(``sys.path``, module, class name, keyword arguments); then each page frame is
-``(seq, url, body, encoding, meta)`` and each answer ``(seq, ok, article | exception)``. The
+(``sys.path``, module, class name, keyword arguments), answered by ``(0, True, None)`` once
+the spider is loaded; then each page frame is
+``(seq, url, body, explicit encoding or None, Content-Type or None, meta)`` and each answer ``(seq, ok, article | exception)``. The
 worker ends at end of input, which is also what it sees when the crawl dies, however it dies.
 """
 
@@ -21,6 +22,8 @@ from typing import Any, BinaryIO
 from newscrawl.exceptions import ExtractionError
 
 _LENGTH = 4
+#: The answer number that says the spider is loaded (pages are numbered from 1).
+READY = 0
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -66,10 +69,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
     if first is None:
         return 0
     spider = _load_spider(pickle.loads(first))
+    stdout.write(frame(pickle.dumps((READY, True, None))))
+    stdout.flush()
     while (payload := read_frame(stdin)) is not None:
-        seq, url, body, encoding, meta = pickle.loads(payload)
+        seq, url, body, encoding, content_type, meta = pickle.loads(payload)
         try:
-            response = HtmlResponse(url=url, body=body, encoding=encoding, request=Request(url, meta=meta))
+            headers = {b"Content-Type": content_type} if content_type is not None else None
+            response = HtmlResponse(url=url, body=body, encoding=encoding, headers=headers,
+                                    request=Request(url, meta=meta))
             answer: tuple[int, bool, Any] = (seq, True, spider.build_article(response))
         except Exception as exc:  # noqa: BLE001 (every failure goes back to the crawl, typed)
             answer = (seq, False, _portable(exc))
