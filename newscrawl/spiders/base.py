@@ -126,6 +126,8 @@ class SectionSpider(scrapy.Spider):
 
     #: Builds article pages in worker processes (set by ``from_crawler`` when settings ask for it).
     extraction: ExtractionPool | None = None
+    #: The keyword arguments the spider was made with (``-a name=value``), for workers' copies.
+    spider_arguments: dict[str, Any]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
