@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import importlib
 import logging
 import os
 import pickle
@@ -15,7 +14,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
 
-from newscrawl.extract.worker import READY, frame
+from newscrawl.extract.worker import READY, find_class, frame
 
 if TYPE_CHECKING:
     from newscrawl.items import Article
@@ -50,12 +49,9 @@ def processes_for(settings: BaseSettings, cpus: int | None = None) -> int:
 def importable(cls: type) -> bool:
     """Tell whether a worker can find ``cls`` by its module and name (not a class made in a function)."""
     try:
-        found: Any = importlib.import_module(cls.__module__)
-        for part in cls.__qualname__.split("."):
-            found = getattr(found, part)
+        return find_class(cls.__module__, cls.__qualname__) is cls
     except (ImportError, AttributeError):
         return False
-    return found is cls
 
 
 def _widen(pipe: asyncio.BaseTransport | None) -> None:

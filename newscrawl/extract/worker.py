@@ -3,9 +3,9 @@
 Started by :class:`newscrawl.extract.pool.ExtractionPool` as ``python -m newscrawl.extract.worker``.
 Frames both ways are a 4-byte big-endian length and a pickle. The first frame names the spider
 (``sys.path``, module, class name, keyword arguments), answered by ``(0, True, None)`` once
-the spider is loaded; then each page frame is
-``(seq, url, body, explicit encoding or None, Content-Type or None, meta)`` and each answer ``(seq, ok, article | exception)``. The
-worker ends at end of input, which is also what it sees when the crawl dies, however it dies.
+the spider is loaded; then each page frame is ``(seq, url, body, explicit encoding or None,
+Content-Type or None, meta)`` and each answer ``(seq, ok, article | exception)``. The worker
+ends at end of input, which is also what it sees when the crawl dies, however it dies.
 """
 
 from __future__ import annotations
@@ -52,13 +52,18 @@ def _portable(exc: Exception) -> Exception:
     return ExtractionError("".join(traceback.format_exception(exc)).rstrip())
 
 
-def _load_spider(init: tuple[list[str], str, str, dict[str, Any]]) -> Any:
-    path, module, qualname, arguments = init
-    sys.path[:] = path  # the crawl's own, so spiders outside the package are found as there
+def find_class(module: str, qualname: str) -> Any:
+    """What ``module.qualname`` names (nested classes included); ImportError/AttributeError if nothing."""
     found: Any = importlib.import_module(module)
     for part in qualname.split("."):
         found = getattr(found, part)
-    return found(**arguments)
+    return found
+
+
+def _load_spider(init: tuple[list[str], str, str, dict[str, Any]]) -> Any:
+    path, module, qualname, arguments = init
+    sys.path[:] = path  # the crawl's own, so spiders outside the package are found as there
+    return find_class(module, qualname)(**arguments)
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlun
 
 import scrapy
 from lxml import etree
+from parsel import Selector
 from scrapy import signals
 from scrapy.crawler import Crawler
-from parsel import Selector
 from scrapy.http import Response, TextResponse
 from scrapy.utils.response import get_base_url
 
