@@ -23,7 +23,7 @@ Every crawl gets the same mirror settings (no delay, no autothrottle, 16 concurr
 requests, robots.txt obeyed, the same CONCURRENT_ITEMS). Seconds and pages come from
 Scrapy's own stats (``elapsed_time_seconds``, ``response_received_count``), peak RSS
 of the largest process from ``/usr/bin/time -v`` and of the whole process tree (the crawl
-and its extraction workers) by sampling ``/proc``, writes/s = article rows in the
+and any child process) by sampling ``/proc``, writes/s = article rows in the
 database / seconds. After
 the first database crawl the same command runs again on the unchanged mirror (the
 incremental re-run) and its requests and seconds are printed against the first run.
@@ -101,7 +101,7 @@ class Run:
 
 
 def _descendants(root: int) -> list[int]:
-    """Every live process below ``root`` (the crawl under /usr/bin/time, its extraction workers)."""
+    """Every live process below ``root`` (the crawl under /usr/bin/time and its children)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -121,8 +121,8 @@ def _descendants(root: int) -> list[int]:
 class TreeRss(threading.Thread):
     """Samples the summed RSS of a process's descendants every 50 ms; keeps the peak (MB).
 
-    /usr/bin/time reports the largest single process; workers add their own memory to the
-    crawl's, so the sum over the tree is what a machine must hold.
+    /usr/bin/time reports the largest single process; the sum over the tree is what a machine
+    must hold.
     """
 
     def __init__(self, root: int) -> None:
@@ -175,9 +175,8 @@ class Bench:
     """Runs the variants against one served mirror, in one scratch folder."""
 
     def __init__(
-        self, base_url: str, pages: int, workdir: Path, profile_dir: Path | None, extract_processes: str | None = None
+        self, base_url: str, pages: int, workdir: Path, profile_dir: Path | None
     ) -> None:
-        self.extract_processes = extract_processes
         self.start_url = f"{base_url}{genmirror.SECTION}"
         self.pages = pages
         self.max_pages = pages // genmirror.PER_PAGE + 1
@@ -193,8 +192,6 @@ class Bench:
             command = [str(SCRAPY), "crawl", "japantoday"]
         command += ["-a", f"start_url={self.start_url}", "-a", f"max_pages={self.max_pages}"]
         settings = {**MIRROR_SETTINGS, "CONCURRENT_ITEMS": str(concurrent_items)}
-        if variant != "reference" and self.extract_processes is not None:
-            settings["EXTRACT_PROCESSES"] = self.extract_processes
         if database_url:
             settings["DATABASE_URL"] = database_url
         for name, value in settings.items():
@@ -318,8 +315,8 @@ def print_table(rows: list[Run], reference: dict[int, Run], repeat: int, expecte
     print(f"(median of {repeat} run(s) by pages/s; CI = CONCURRENT_ITEMS; pages = responses incl. "
           "robots.txt and listing pages; ratio = pages/s / reference pages/s at the same CI; "
           "RSS MB = peak of the largest process (/usr/bin/time), tree MB = peak of the summed RSS of the crawl "
-          "and its extraction workers (sampled every 50 ms); "
-          "writes/s = article rows / seconds; CPU s = user+sys of the crawl process and its workers, "
+          "and its children (sampled every 50 ms); "
+          "writes/s = article rows / seconds; CPU s = user+sys of the crawl process, "
           "start-up included; "
           "CPU ratio = reference CPU per page / variant CPU per page, the ratio on an idle machine)")
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
@@ -350,8 +347,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--server", choices=sorted(genmirror.SERVERS), default="aiohttp",
                         help="the mirror's server (default aiohttp; threaded = the tests' http.server)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the re-run")
-    parser.add_argument("--extract-processes", help="EXTRACT_PROCESSES for the newscrawl crawls (default: the "
-                        "project's setting, auto = 1 worker on 2+ CPUs for an unthrottled crawl)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each newscrawl crawl into this folder")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, SQLite files)")
     args = parser.parse_args(argv)
@@ -377,7 +372,7 @@ def main(argv: list[str]) -> int:
             if "postgresql" in variants:
                 pg = PostgresDatabases(stack.enter_context(postgres_server(args.pg_url)))
                 stack.callback(pg.close)
-            bench = Bench(base, args.pages, workdir, args.profile, args.extract_processes)
+            bench = Bench(base, args.pages, workdir, args.profile)
             for value in values:
                 for variant in variants:
                     runs = []

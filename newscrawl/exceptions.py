@@ -42,6 +42,3 @@ class DatabaseUnavailable(RuntimeError):
 class Mojibake(ArticleDropped):
     """The text holds U+FFFD or UTF-8 read as Latin-1/Windows-1252 ("Ã©", "â€™"): a wrong charset."""
 
-
-class ExtractionError(RuntimeError):
-    """An unexpected error while an extraction worker built an article; its message is the worker's traceback."""

@@ -60,10 +60,6 @@ TELNETCONSOLE_ENABLED = False
 # item. Measured on an idle machine (bench/throughput.py, 2,000 pages): 264 pages/s at 10,
 # 246 at 2, 212 at 100 (an earlier run at 100 on a loaded machine had misled us).
 CONCURRENT_ITEMS = 10
-# Article pages are parsed in worker processes beside the crawl (newscrawl/extract/pool.py):
-# "auto" = one worker when the crawl is unthrottled (DOWNLOAD_DELAY 0, no AutoThrottle) on a
-# machine with 2+ CPUs, where parsing would be the bottleneck; none for a polite crawl.
-EXTRACT_PROCESSES = "auto"
 ITEM_PIPELINES = {
     "newscrawl.pipelines.CleanPipeline": 100,
     "newscrawl.pipelines.ValidatePipeline": 200,

@@ -161,9 +161,8 @@ def test_default_database_is_newscrawl_db_in_the_working_directory(
         (["-s", "DATABASE_URL=postgresql+psycopg://nobody@127.0.0.1:9/none"], 3, "cannot open database"),
         (["-a", "max_pages=0"], 2, "max_pages must be a whole number"),
         (["-a", "start_url=file:///etc/passwd"], 2, "start_url must be an http(s) URL"),
-        (["-s", "EXTRACT_PROCESSES=-"], 2, "EXTRACT_PROCESSES must be a whole number or 'auto'"),
     ],
-    ids=["database-unreachable", "bad-max-pages", "non-http-start-url", "bad-extract-processes"],
+    ids=["database-unreachable", "bad-max-pages", "non-http-start-url"],
 )
 def test_bad_setup_fails_before_any_request(
     japantoday_mirror: Mirror, tmp_path: Path, args: list[str], code: int, message: str

@@ -10,11 +10,10 @@ markup from tags is stored as text; a listing page yields only on-site article r
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -191,10 +190,6 @@ def listing_page(draw: st.DrawFn) -> Page:
 # ---------------------------------------------------------------- the pipeline under test
 
 
-async def _collect(outputs: AsyncIterator[Any]) -> list[Any]:
-    return [output async for output in outputs]
-
-
 class Chain:
     """The spider and the four pipelines, built from one crawler the way Scrapy builds them."""
 
@@ -219,7 +214,7 @@ class Chain:
     def article(self, page: Page) -> None:
         url = f"{SITE}/category/politics/fuzz-{next(self.numbers)}"
         response = HtmlResponse(url, body=page.body, headers=page.headers)
-        items = asyncio.run(_collect(self.spider.parse_article(response)))
+        items = list(self.spider.parse_article(response))
         for item in items:
             try:
                 for pipeline in [*self.pipelines, self.store]:

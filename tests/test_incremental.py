@@ -249,10 +249,9 @@ def test_schedule_prints_a_crontab_line_that_logs_to_a_file(tmp_path: Path) -> N
         (["crawl", "japantoday", "-a", "max_pages=x"], 2, "max_pages must be a whole number"),
         (["crawl", "japantoday", "-a", "since=yesterday"], 2, "since must be a date"),
         (["crawl", "--database", "postgresql+psycopg://nobody@127.0.0.1:9/none"], 3, "cannot open database"),
-        (["crawl", "japantoday", "-s", "EXTRACT_PROCESSES=two"], 2, "EXTRACT_PROCESSES must be a whole number"),
         (["status", "--database", "sqlite:///does-not-exist.db"], 3, "no database at"),
     ],
-    ids=["unknown-spider", "bad-max-pages", "bad-since", "database-down", "bad-extract-processes",
+    ids=["unknown-spider", "bad-max-pages", "bad-since", "database-down",
          "status-without-database"],
 )
 def test_bad_input_gives_one_line_and_a_documented_exit_code(

@@ -193,12 +193,6 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     names = _select_spiders(get_spider_loader(settings), args.spiders)
     spargs = _spider_args(args.arg)
-    from newscrawl.extract.pool import processes_for
-
-    try:
-        processes_for(settings)
-    except ValueError as exc:
-        raise CommandError(f"invalid setting: {exc}") from None
     lock = Path(args.lock_file) if args.lock_file else default_lock_path(database_url)
     try:
         open_database(database_url).dispose()

@@ -9,7 +9,6 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.exceptions import DatabaseUnavailable
-from newscrawl.extract.pool import processes_for
 
 
 class Command(ScrapyCrawlCommand):
@@ -34,10 +33,6 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ValueError as exc:
                 return self._fail(2, f"invalid spider argument: {exc}")
-        try:
-            processes_for(self.settings)
-        except ValueError as exc:
-            return self._fail(2, f"invalid setting: {exc}")
         if self.settings.getbool("STORE_ENABLED", True):
             try:
                 open_database(resolve_database_url(self.settings.get("DATABASE_URL"))).dispose()

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import scrapy
 from lxml import etree
 from parsel import Selector
-from scrapy import signals
-from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy.utils.response import get_base_url
 
 from newscrawl.credits import parse_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
-from newscrawl.extract.pool import ExtractionPool
 from newscrawl.items import Article
 from newscrawl.urls import canonicalize_url, is_http_url, split_http_url
 
@@ -123,22 +120,6 @@ class SectionSpider(scrapy.Spider):
     listing_item: ClassVar[str | None] = None
     #: The listed date inside a ``listing_item``.
     listing_date: ClassVar[str] = "time[datetime]::attr(datetime)"
-
-    #: Builds article pages in worker processes (set by ``from_crawler`` when settings ask for it).
-    extraction: ExtractionPool | None = None
-    #: The keyword arguments the spider was made with (``-a name=value``), for workers' copies.
-    spider_arguments: dict[str, Any]
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        if not args:  # a worker rebuilds the spider from its keyword arguments
-            spider.spider_arguments = dict(kwargs)
-            spider.extraction = ExtractionPool.for_spider(spider, crawler.settings, (META_LISTED_RAW,))
-        if spider.extraction is not None:
-            crawler.signals.connect(spider.extraction.start, signal=signals.spider_opened)
-            crawler.signals.connect(spider.extraction.close, signal=signals.spider_closed)
-        return spider
 
     def __init__(
         self,
@@ -301,16 +282,13 @@ class SectionSpider(scrapy.Spider):
 
     # Article pages -----------------------------------------------------------
 
-    async def parse_article(self, response: Response) -> AsyncIterator[Article]:
+    def parse_article(self, response: Response) -> Iterator[Article]:
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("newscrawl/article_not_text")
             self.logger.warning("article %s is not text; skipped", response.url)
             return
         try:
-            if self.extraction is not None:
-                article = await self.extraction.build(response)
-            else:
-                article = self.build_article(response)
+            article = self.build_article(response)
         except ValueError as exc:
             yield self.unparseable(response, exc)
             return
