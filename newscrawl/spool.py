@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-from contextlib import suppress
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any

@@ -289,16 +289,16 @@ def test_newscrawl_crawl_on_a_full_disk_fails_loudly_and_counts_every_article(
 
 @pytest.mark.e2e
 def test_scrapy_crawl_on_a_full_disk_stops_with_store_failed(
-    small_disk: Path, big_mirror: str, tmp_path: Path, record_property: Any
+    small_disk: Path, big_mirror: str, tmp_path: Path
 ) -> None:
     db_url = f"sqlite:///{small_disk / 'newscrawl.db'}"
     result = run_crawl("japantoday", tmp_path, *crawl_args(big_mirror), settings={**PACED, "DATABASE_URL": db_url},
                        timeout=240)
-    # Its exit code is another change's business (Scrapy's own `crawl` exits 0 whatever the finish
-    # reason); record it, do not depend on it.
-    record_property("scrapy_crawl_exit_code", result.returncode)
     stats = dumped_stats(result.stderr)
     assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", result.stderr)
+    # Its exit code is another change's business (Scrapy's own `crawl` exits 0 whatever the finish
+    # reason): shown with `pytest -rP`, not relied on.
+    print(f"scrapy crawl exited {result.returncode} (finish reason store_failed)")
 
 
 @pytest.fixture

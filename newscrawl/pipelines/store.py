@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy import signals
@@ -25,6 +25,9 @@ from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.db.store import CONTENT_COLUMNS, save_articles
 from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed
 from newscrawl.spool import Spool
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ class StorePipeline:
         #: Why articles could be neither written nor spooled (set once, by the writing thread).
         self.failure: str | None = None
         self.stopping = False
-        self.closing: Any = None
+        self.closing: Deferred[None] | None = None  # the engine closing the crawl for us
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
