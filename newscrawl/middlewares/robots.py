@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Self
 
 from scrapy import Request
@@ -10,6 +11,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.spiders.base import META_LISTING_PAGE
+
+logger = logging.getLogger(__name__)
 
 #: Listing pages, feeds and sitemaps that robots.txt forbids.
 STAT = "newscrawl/discovery/robots_disallowed_listing"
@@ -39,3 +42,4 @@ class ListingRobotsMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         if isinstance(exception, IgnoreRequest) and str(exception) == FORBIDDEN and request.meta.get(META_LISTING_PAGE):
             self.stats.inc_value(STAT)
+            logger.warning("robots.txt forbids the listing %s: nothing can be found there", request.url)

@@ -1,8 +1,9 @@
 """Article discovery from RSS/Atom feeds and XML sitemaps, and the declarative site-spider base.
 
-Pure functions read a fetched document (``document_kind``, ``parse_feed``, ``parse_sitemap``);
-:class:`DiscoveryMixin` lets any :class:`SectionSpider` start from a feed, a sitemap (index,
-news sitemap) or an HTML listing; :class:`SiteSpider` adds the few per-site facts that a CSS
+Pure functions read a fetched document within size caps and without entity expansion
+(``read_document``), then its links (``parse_feed``, ``parse_sitemap``); :class:`DiscoveryMixin`
+lets any :class:`SectionSpider` start from a feed, a sitemap (index, news sitemap) or an HTML
+listing, within :class:`DiscoveryLimits`; :class:`SiteSpider` adds the few per-site facts that a CSS
 selector cannot state (a supplier line, a byline preferred to a CMS author, site-wide tags).
 """
 
