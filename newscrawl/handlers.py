@@ -87,6 +87,6 @@ class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
         # The pool calls its factory with (quiescentCallback, metadata); the caps ride along.
         self._pool._factory = partial(
             _BoundedHeadersFactory,
-            max_lines=crawler.settings.getint("DOWNLOAD_MAXHEADERS"),
-            max_bytes=crawler.settings.getint("DOWNLOAD_MAXHEADERSIZE"),
+            max_lines=crawler.settings.getint("DOWNLOAD_MAXHEADERS", 500),
+            max_bytes=crawler.settings.getint("DOWNLOAD_MAXHEADERSIZE", 256 * 1024),
         )

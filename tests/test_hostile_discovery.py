@@ -19,11 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newscrawl.db import ArticleRow, CrawlRun, open_database
-from newscrawl.middlewares.oversize import RATIO_FLOOR, DecompressionCapExceeded, bounded_gunzip, decompression_cap
+from newscrawl.middlewares.oversize import (
+    RATIO_FLOOR,
+    DecompressionCapExceeded,
+    OversizeMiddleware,
+    bounded_gunzip,
+    decompression_cap,
+)
 from newscrawl.spiders.discovery import Unreadable, parse_sitemap, read_document
 from tests.conftest import MIRROR_SETTINGS, ROOT, SITES
 from tests.support.mirror import Mirror
@@ -94,6 +104,24 @@ def test_a_gzip_bomb_stops_at_the_cap(max_size: int, kind: str) -> None:
 def test_inflation_within_the_caps_is_whole() -> None:
     body = sitemap(*(f"https://example.com/a/story-{i}" for i in range(1000)))
     assert bounded_gunzip(gzip.compress(body), 8 * MiB, 100) == body
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind"),
+    [({"DOWNLOAD_MAXSIZE": 0}, "ratio"), ({"DOWNLOAD_MAXSIZE": 4 * MiB, "DECOMPRESSION_MAX_RATIO": 0}, "decompressed")],
+)
+def test_http_decompression_is_capped_by_size_and_ratio(settings: dict[str, int], kind: str) -> None:
+    crawler = get_crawler(settings_dict=settings)
+    middleware = OversizeMiddleware.from_crawler(crawler)
+    request = Request("https://example.com/a/page")
+    bomb = gzip.compress(b" " * 64 * MiB)  # ~64 KB: 1000x
+    response = Response(request.url, body=bomb, headers={"Content-Encoding": "gzip"}, request=request)
+    with pytest.raises(IgnoreRequest):
+        middleware.process_response(request, response)
+    assert crawler.stats.get_value(f"oversize/{kind}") == 1
+    assert crawler.stats.get_value("oversize/count") == 1
+    page = Response(request.url, body=gzip.compress(b"<p>x</p>" * 1000), headers={"Content-Encoding": "gzip"}, request=request)
+    assert middleware.process_response(request, page).body == b"<p>x</p>" * 1000
 
 
 def test_billion_laughs_is_refused() -> None:

@@ -87,7 +87,7 @@ class OversizeMiddleware(HttpCompressionMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats, crawler=crawler, max_ratio=crawler.settings.getint("DECOMPRESSION_MAX_RATIO"))
+        return cls(crawler.stats, crawler=crawler, max_ratio=crawler.settings.getint("DECOMPRESSION_MAX_RATIO", 100))
 
     def _cap(self, request: Request) -> int:
         return int(request.meta.get("download_maxsize", self._max_size) or 0)

@@ -241,9 +241,9 @@ class DiscoveryLimits:
     def from_settings(cls, settings: Any) -> DiscoveryLimits:
         return cls(
             max_size=settings.getint("DOWNLOAD_MAXSIZE"),
-            max_ratio=settings.getint("DECOMPRESSION_MAX_RATIO"),
-            max_urls=settings.getint("SITEMAP_MAX_URLS"),
-            max_documents=settings.getint("SITEMAP_MAX_DOCUMENTS"),
+            max_ratio=settings.getint("DECOMPRESSION_MAX_RATIO", 100),
+            max_urls=settings.getint("SITEMAP_MAX_URLS", 50_000),
+            max_documents=settings.getint("SITEMAP_MAX_DOCUMENTS", 50),
         )
 
 
