@@ -199,6 +199,8 @@ def parse_byline(text: str) -> list[str]:
 
 #: A byline near the headline is one short line; longer text there is a standfirst or the story.
 MAX_BYLINE_LEN = 120
+#: "By …", or a line short enough to be a wire's name alone (the longest is 34 characters).
+_MAY_BE_BYLINE = re.compile(r"\W*(?:by\W|.{1,40}$)", re.IGNORECASE | re.DOTALL)
 
 
 def headline_byline(lines: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -209,6 +211,8 @@ def headline_byline(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     captions and comment counts around the headline are skipped; ([], []) when none is found.
     """
     for line in lines:
+        if len(line) > MAX_BYLINE_LEN * 2 or not _MAY_BE_BYLINE.match(line):
+            continue  # cheap first: most lines near a headline are dates, places and captions
         line = normalize_text(line)
         if not line or len(line) > MAX_BYLINE_LEN:
             continue

@@ -483,29 +483,39 @@ class SectionSpider(scrapy.Spider):
                 names, wires = split_byline(" ".join(_texts(node)))
                 if names:
                     return names, wires, paragraphs
-        names, wires = headline_byline(self.headline_lines(sel))
+        names, wires = self.headline_byline(sel)
         return names, wires, paragraphs
 
-    def headline_lines(self, sel: Selector) -> Iterator[str]:
-        """Short text lines after the headline and before the body, in page order: where a site
-        prints a byline with no class to find it by (Japan Today's plain ``<p>By …</p>``).
-
-        The body starts at the site's first body match, or else at the first long ``<p>``.
-        """
-        headline = next((n for n in select(sel, self.selectors.title or "h1") if isinstance(n, etree._Element)), None)
+    def headline_byline(self, sel: Selector) -> tuple[list[str], list[str]]:
+        """(people, wires) of a ``By …`` line between the headline and the body, printed with no
+        class to find it by (Japan Today's plain ``<p>By …</p>``); ([], []) when there is none."""
+        headline = self._headline(sel)
         if headline is None:
-            return
-        body = select(sel, self.selectors.body) if self.selectors.body else []
-        body_start = body[0] if body and isinstance(body[0], etree._Element) else None
-        for node in _FOLLOWING(headline):
-            if node is body_start:
-                return
-            if isinstance(node.tag, str) and node.tag not in NON_TEXT_TAGS:
-                line = _short_text(node)
-                if body_start is None and node.tag == "p" and (line is None or len(line) > MAX_BYLINE_LEN):
-                    return  # a paragraph of prose: the story has begun
-                if line:
-                    yield line
+            return [], []
+        nodes = _FOLLOWING(headline)
+        for index, node in enumerate(nodes):
+            if not isinstance(node.tag, str) or node.tag in NON_TEXT_TAGS:
+                continue
+            if node.get("itemprop") == "articleBody":
+                break  # schema.org's body container: the story has begun
+            line = _short_text(node)
+            if self.selectors.body is None and node.tag == "p" and (line is None or len(line) > MAX_BYLINE_LEN):
+                break  # a paragraph of prose: the story has begun
+            if not line:
+                continue
+            people, wires = headline_byline([line])
+            if people or wires:
+                # The body is looked up only now (rarely): a page is walked once per query.
+                body = select(sel, self.selectors.body) if self.selectors.body else []
+                return (people, wires) if not body or body[0] not in nodes[: index + 1] else ([], [])
+        return [], []
+
+    def _headline(self, sel: Selector) -> etree._Element | None:
+        """The headline element: the first ``h1`` found by a walk that stops there, or the title selector's."""
+        css = self.selectors.title or "h1"
+        if css.isalnum():
+            return next(sel.root.iter(css), None)
+        return next((n for n in select(sel, css) if isinstance(n, etree._Element)), None)
 
     def credit_lines(self, sel: Selector, body_paragraphs: list[str] | None = None) -> list[str]:
         """Copyright lines (``© KYODO``) inside and after the article body.
