@@ -104,3 +104,28 @@ def test_a_byline_near_the_headline_is_read_without_a_class(
     assert article.credit == credit
     assert article.body is not None and not article.body.startswith("By ")
     assert article.body == "\n\n".join(PARAGRAPHS)
+
+
+AP_PAGE = """<html><body><main><h1>Cabinet approves a plan</h1>{near}
+<div class="RichTextStoryBody">{first}""" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + """</div></main></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("near", "first", "authors"),
+    [
+        ("<p>By Ann Lee</p>", "", ["Ann Lee"]),
+        # Inside the body (the site's body selector, no schema.org container): not the byline.
+        ("", "<p>WASHINGTON</p><p>By Ann Lee</p>", []),
+    ],
+    ids=["before-body", "inside-body"],
+)
+def test_a_by_line_counts_only_before_the_site_s_body(near: str, first: str, authors: list[str]) -> None:
+    article = build("apnews", AP_PAGE.format(near=near, first=first))
+    assert article.authors == authors
+
+
+@pytest.mark.parametrize("spider", ["japantoday", "news"])
+def test_a_wire_in_the_site_s_byline_element_is_the_credit(spider: str) -> None:
+    page = PAGE.format(near="", first="").replace("</article>", "</article><div class='author'>By Reuters</div>")
+    article = build(spider, page)
+    assert (article.authors, article.credit) == ([], "Reuters")

@@ -481,7 +481,7 @@ class SectionSpider(scrapy.Spider):
         if self.selectors.byline:
             for node in select(sel, self.selectors.byline):
                 names, wires = split_byline(" ".join(_texts(node)))
-                if names:
+                if names or wires:
                     return names, wires, paragraphs
         names, wires = self.headline_byline(sel)
         return names, wires, paragraphs
