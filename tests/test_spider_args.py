@@ -83,6 +83,7 @@ def error_lines(stderr: str) -> list[str]:
         ("scrapy", "news", ["sectoin=politics"], "did you mean 'section'"),
         ("newscrawl", "japantoday", ["maxpages=3"], "did you mean 'max_pages'"),
         ("newscrawl", "japantoday", ["foo=bar"], "'foo' is not an argument of japantoday"),
+        ("check", "japantoday", ["maxpages=1"], "did you mean 'max_pages'"),
     ],
 )
 def test_a_misspelt_argument_ends_the_command_before_any_request(
@@ -93,6 +94,8 @@ def test_a_misspelt_argument_ends_the_command_before_any_request(
     db = f"sqlite:///{tmp_path / 'x.db'}"
     if command == "scrapy":
         result = run_crawl(spider, tmp_path, *flags, settings={"DATABASE_URL": db})
+    elif command == "check":  # the live canary
+        result = newscrawl(tmp_path, "check", spider, *flags)
     else:
         result = newscrawl(tmp_path, "crawl", spider, *flags, "--database", db)
     assert result.returncode == 2, result.stderr[-2000:]
