@@ -106,8 +106,11 @@ def test_a_byline_near_the_headline_is_read_without_a_class(
     assert article.body == "\n\n".join(PARAGRAPHS)
 
 
-AP_PAGE = """<html><body><main><h1>Cabinet approves a plan</h1>{near}
-<div class="RichTextStoryBody">{first}""" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + """</div></main></body></html>"""
+AP_PAGE = (
+    """<html><body><main><h1>Cabinet approves a plan</h1>{near}<div class="RichTextStoryBody">{first}"""
+    + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    + "</div></main></body></html>"
+)
 
 
 @pytest.mark.parametrize(

@@ -247,7 +247,8 @@ JT_HEAD = ["Jun. 10, 2026 02:05 pm JST", "3 Comments", "FILE PHOTO (caption)", "
     [
         # Japan Today: date, comment count, photo caption and dateline come before the byline.
         ([*JT_HEAD, "By Haruto Kisaragi and Lena Ortiz"], (["Haruto Kisaragi", "Lena Ortiz"], [])),
-        (["By Mio Tanabe , Kenji Arakawa and Sofia Brandt", *JT_HEAD], (["Mio Tanabe", "Kenji Arakawa", "Sofia Brandt"], [])),
+        (["By Mio Tanabe , Kenji Arakawa and Sofia Brandt", *JT_HEAD],
+         (["Mio Tanabe", "Kenji Arakawa", "Sofia Brandt"], [])),
         ([*JT_HEAD, "By Kyodo"], ([], ["Kyodo"])),
         ([*JT_HEAD, "By Reuters"], ([], ["Reuters"])),
         ([*JT_HEAD, "AP"], ([], ["AP"])),
