@@ -24,6 +24,7 @@ from newscrawl.credits import MAX_BYLINE_LEN, headline_byline, split_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
+from newscrawl.text import fingerprint
 from newscrawl.urls import canonicalize_url, is_http_url, split_http_url, url_path
 
 
@@ -202,6 +203,8 @@ class SectionSpider(scrapy.Spider):
         self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since, **kwargs)
         super().__init__(**kwargs)
         self._not_article_links: set[tuple[str, str]] = set()
+        # 8-byte fingerprints of the article links listing pages showed so far in this crawl.
+        self._listed: set[bytes] = set()
         # The allowed domain follows the start URL, so a mirror is crawled like the site.
         self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
 
@@ -336,9 +339,17 @@ class SectionSpider(scrapy.Spider):
         self.crawler.stats.inc_value("newscrawl/listing_pages")
         links = self.article_links(response)
         self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
+        fresh = 0
         for url, listed in links.items():
+            key = fingerprint(url)
+            fresh += key not in self._listed
+            self._listed.add(key)
             yield self._article_request(url, listed)  # already canonical
-        if links and page < self.max_pages and self.page_param:
+        # Past its last page a section may answer its template, whose sidebars link articles
+        # the crawl has already listed: a page with nothing new ends the walk.
+        if links and not fresh:
+            self.crawler.stats.inc_value("newscrawl/listing/nothing_new")
+        if fresh and page < self.max_pages and self.page_param:
             yield self.listing_request(page + 1)
 
     def listing_request(self, page: int, url: str | None = None) -> scrapy.Request:
