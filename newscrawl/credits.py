@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from newscrawl.text import normalize_text
 
-SITE_CREDIT = "Japan Today"
+
+@dataclass(frozen=True)
+class SiteCredit:
+    """How a site names itself in its copyright lines (a spider's ``site_credit``): ``name`` is
+    the credit of its own stories, ``pattern`` (a case-insensitive regex of whole words) finds
+    any of its names or its publisher's in a line ("©2021 GPlusMedia Inc." is Japan Today's)."""
+
+    name: str
+    pattern: str
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(rf"\b(?:{self.pattern})\b", re.IGNORECASE))
+
+    def names(self, text: str) -> bool:
+        """Whether ``text`` names the site."""
+        return self._regex.search(text) is not None
+
 
 # Canonical agency name -> aliases. Upper-case acronyms are matched case-sensitively so that
 # "AP" cannot fire on "Japan", "APEC" or "ap" in a URL; full names are case-insensitive.
@@ -28,7 +46,6 @@ _WIRES: dict[str, tuple[str, str | None]] = {
     "PTI": (r"press trust of india", r"PTI"),
     "Bernama": (r"bernama", None),
 }
-_SITE_RE = re.compile(r"\b(?:japan ?today|gplusmedia)\b", re.IGNORECASE)
 
 
 def _alias_re(name: str, *, whole: bool) -> re.Pattern[str]:
@@ -74,16 +91,17 @@ def _find_wire(text: str) -> str | None:
     return min(hits)[1] if hits else None
 
 
-def normalize_credit(text: str) -> str | None:
-    """Map a credit, copyright notice or byline to one canonical source name, or None."""
+def normalize_credit(text: str, site: SiteCredit | None = None) -> str | None:
+    """Map a credit, copyright notice or byline to one canonical source name, or None
+    (``site``: the crawled site's own names, which map to its ``name``)."""
     text = normalize_text(text)
     if not text:
         return None
     wire = _find_wire(text)
     if wire is not None:
         return wire
-    if _SITE_RE.search(text):
-        return SITE_CREDIT
+    if site is not None and site.names(text):
+        return site.name
     if not is_credit_line(text):
         return None
     holder = _NOTICE_NOISE.sub(" ", text)
@@ -91,14 +109,15 @@ def normalize_credit(text: str) -> str | None:
     return holder or None
 
 
-def pick_credit(lines: Sequence[str]) -> str | None:
+def pick_credit(lines: Sequence[str], site: SiteCredit | None = None) -> str | None:
     """Choose the source of an article from its credit lines.
 
-    A wire wins (the first in order), then any other named holder, then the site itself:
-    "©2021 GPlusMedia Inc." ends every Japan Today page whoever wrote the story.
+    A wire wins (the first in order), then any other named holder, then the site itself
+    (``site``): "©2021 GPlusMedia Inc." ends every Japan Today page whoever wrote the story.
     """
-    names = [n for n in map(normalize_credit, lines) if n is not None]
-    for preferred in (lambda n: n in _WIRES, lambda n: n != SITE_CREDIT, lambda n: True):
+    names = [n for n in (normalize_credit(line, site) for line in lines) if n is not None]
+    own = site.name if site is not None else None
+    for preferred in (lambda n: n in _WIRES, lambda n: n != own, lambda n: True):
         for name in names:
             if preferred(name):
                 return name
@@ -148,10 +167,8 @@ _MAX_NAME_WORDS = 5
 
 
 def _is_agency(part: str) -> bool:
-    """Tell whether a byline part is just an agency or the site ("Associated Press")."""
-    return any(rx.fullmatch(part) for rx in _WIRE_WHOLE.values()) or bool(
-        _SITE_RE.fullmatch(part)
-    )
+    """Tell whether a byline part is just an agency ("Associated Press")."""
+    return any(rx.fullmatch(part) for rx in _WIRE_WHOLE.values())
 
 
 def _whole_wire(text: str) -> str | None:

@@ -1,6 +1,7 @@
 """Tests for newscrawl.credits: credit lines, agencies, datelines and bylines."""
 
 import pytest
+from parsel import Selector
 
 from newscrawl.credits import (
     headline_byline,
@@ -11,6 +12,10 @@ from newscrawl.credits import (
     split_byline,
     split_dateline,
 )
+from newscrawl.extract.metadata import Metadata
+from newscrawl.spiders.japantoday import JapanTodaySpider
+
+JAPANTODAY = JapanTodaySpider.site_credit
 
 AP_NOTICE = (
     "© Copyright 2023 The Associated Press. All rights reserved. This material may not be "
@@ -113,6 +118,16 @@ def test_split_credit_lines_accepts_tuples():
          "invisible"],
 )
 def test_normalize_credit(text, expected):
+    assert normalize_credit(text, JAPANTODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("©2021 GPlusMedia Inc.", "GPlusMedia Inc"), ("© Japan Today", "Japan Today"), ("Japan Today", None),
+     ("© Thomson Reuters 2021.", "Reuters")],
+    ids=["publisher-is-a-holder", "named-holder", "not-a-notice", "wire"],
+)
+def test_another_sites_credit_lines_are_not_japan_today(text, expected):
     assert normalize_credit(text) == expected
 
 
@@ -132,7 +147,7 @@ def test_normalize_credit(text, expected):
          "wire-beats-holder", "unrecognised", "empty"],
 )
 def test_pick_credit(lines, expected):
-    assert pick_credit(lines) == expected
+    assert pick_credit(lines, JAPANTODAY) == expected
 
 
 @pytest.mark.parametrize(
@@ -227,7 +242,7 @@ def test_parse_byline(text, expected):
         ("By The Associated Press", ([], ["AP"])),
         ("By AP and Reuters", ([], ["AP", "Reuters"])),
         ("By Reuters Staff", (["Reuters Staff"], [])),
-        ("By Japan Today", ([], [])),
+        ("By Japan Today", (["Japan Today"], [])),  # a name here; the spider knows its site's
         ("By Monday, the ministry had approved the plan.", ([], [])),
         ("AP", ([], [])),
         ("", ([], [])),
@@ -269,3 +284,14 @@ JT_HEAD = ["Jun. 10, 2026 02:05 pm JST", "3 Comments", "FILE PHOTO (caption)", "
 )
 def test_headline_byline(lines, expected):
     assert headline_byline(lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "names", "body"),
+    [(["By Japan Today", "Text."], [], ["Text."]), (["By Ann Lee", "Text."], ["Ann Lee"], ["Text."])],
+    ids=["site-name", "person"],
+)
+def test_the_sites_own_name_is_no_author(paragraphs, names, body):
+    spider = JapanTodaySpider()
+    page = Selector(text="<html><body><h1>Title</h1><div itemprop='articleBody'><p>Text.</p></div></body></html>")
+    assert spider.authors(page, Metadata(), paragraphs) == (names, [], body)

@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.boilerplate import NO_BOILERPLATE, Boilerplate
-from newscrawl.credits import normalize_credit, pick_credit, split_credit_lines, split_dateline
+from newscrawl.credits import SiteCredit, normalize_credit, pick_credit, split_credit_lines, split_dateline
 from newscrawl.dates import parse_datetime
 from newscrawl.text import (
     content_hash_of_paragraphs,
@@ -35,7 +35,7 @@ def _clean_list(values: Any) -> list[str]:
 class CleanPipeline:
     """Turns a spider's raw article into clean text and UTC dates.
 
-    Site knowledge comes from the crawling spider: ``timezone`` and ``boilerplate``.
+    Site knowledge comes from the crawling spider: ``timezone``, ``boilerplate``, ``site_credit``.
     Settings: ``CLEAN_DEFAULT_TIMEZONE`` (zone of dates without an offset when
     the spider declares none; default ``UTC``).
     Stats: ``clean/boilerplate/<kind>``, ``clean/credit_lines``, ``clean/dateline_prefix``.
@@ -55,6 +55,9 @@ class CleanPipeline:
     def _timezone(self) -> str:
         spider = getattr(self.crawler, "spider", None)
         return getattr(spider, "timezone", None) or self.default_timezone
+
+    def _site_credit(self) -> SiteCredit | None:
+        return getattr(getattr(self.crawler, "spider", None), "site_credit", None)
 
     def _boilerplate(self) -> Boilerplate:
         """The crawling spider's declared site chrome: one site's rules never touch another's text."""
@@ -95,7 +98,8 @@ class CleanPipeline:
                     credit_lines.append(agency)
         adapter["credit_lines"] = credit_lines
         credit = adapter.get("credit")
-        adapter["credit"] = normalize_credit(credit) if credit else pick_credit(credit_lines)
+        site = self._site_credit()
+        adapter["credit"] = normalize_credit(credit, site) if credit else pick_credit(credit_lines, site)
         body = join_paragraphs(paragraphs)
         adapter["body"] = body or None
         adapter["word_count"] = word_count(body) if body else 0

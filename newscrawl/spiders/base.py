@@ -20,7 +20,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.response import get_base_url
 
 from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
-from newscrawl.credits import MAX_BYLINE_LEN, headline_byline, split_byline
+from newscrawl.credits import MAX_BYLINE_LEN, SiteCredit, headline_byline, split_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
@@ -182,6 +182,9 @@ class SectionSpider(scrapy.Spider):
     timezone: ClassVar[str] = "UTC"
     language: ClassVar[str | None] = "en"
     selectors: ClassVar[ArticleSelectors] = ArticleSelectors()
+    #: The site's own name in its copyright lines, the credit of its own stories (None: a holder
+    #: named in a notice is taken as it is written).
+    site_credit: ClassVar[SiteCredit | None] = None
     #: The site's page chrome, stripped from bodies by the clean pipeline.
     boilerplate: ClassVar[Boilerplate] = GENERIC_BOILERPLATE
     #: Text that replaces the body of an article the site has withdrawn.
@@ -485,7 +488,16 @@ class SectionSpider(scrapy.Spider):
     ) -> tuple[list[str], list[str], list[str]]:
         """Author names, wires named as the byline ("By Reuters"), and the paragraphs without a
         leading ``By …`` byline. Sources in order: a byline opening the body, structured
-        metadata, the site's byline selector, a ``By …`` line between the headline and the body."""
+        metadata, the site's byline selector, a ``By …`` line between the headline and the body.
+        The site's own name ("By Japan Today") is no author."""
+        names, wires, rest = self._bylines(sel, meta, paragraphs)
+        if self.site_credit is not None:
+            names = [name for name in names if not self.site_credit.names(name)]
+        return names, wires, rest
+
+    def _bylines(
+        self, sel: Selector, meta: Metadata, paragraphs: list[str]
+    ) -> tuple[list[str], list[str], list[str]]:
         if paragraphs and _BYLINE.match(paragraphs[0]) and len(paragraphs[0]) <= MAX_BYLINE_LEN:
             names, wires = split_byline(paragraphs[0])
             if names or wires:

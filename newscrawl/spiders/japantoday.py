@@ -3,6 +3,7 @@
 import re
 
 from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
+from newscrawl.credits import SiteCredit
 from newscrawl.spiders.base import ArticleSelectors, SectionSpider
 
 # Japan Today's chrome (the 2021 seed page and the 2026 article texts), on top of the generic.
@@ -67,6 +68,8 @@ class JapanTodaySpider(SectionSpider):
         credit="[itemprop=articleBody] ~ p",
     )
     boilerplate = BOILERPLATE
+    # "©2021 GPlusMedia Inc." (the publisher) closes every page, whoever wrote the story.
+    site_credit = SiteCredit("Japan Today", r"japan ?today|gplusmedia")
     expired_markers = ("The requested article has expired",)
     title_suffixes = (" - Japan Today", " | Japan Today")
     # Teasers on the section page (2021-22 template; the 2018 one uses the same class).
