@@ -141,11 +141,17 @@ def parse_datetime(raw: str | None, default_tz: str = "UTC") -> datetime | None:
         return None
 
 
+#: No article in the archive predates the web's news sites: an earlier date is a parsing error.
+EARLIEST_YEAR = 1990
+#: How far ahead of now a publication time may be (clock skew between the site and us).
+FUTURE_SLACK_HOURS = 6.0
+
+
 def implausible_reason(
     dt: datetime,
     now: datetime,
-    earliest_year: int = 1990,
-    future_slack: timedelta = timedelta(hours=6),
+    earliest_year: int = EARLIEST_YEAR,
+    future_slack: timedelta = timedelta(hours=FUTURE_SLACK_HOURS),
 ) -> str | None:
     """Return "future" or "too_old" for a publication time no real article has, else None."""
     dt, now = to_utc(dt), to_utc(now)

@@ -7,6 +7,7 @@ politeness knobs with ``-s NAME=VALUE`` when they crawl a local mirror.
 import os
 
 from newscrawl import __version__
+from newscrawl.dates import EARLIEST_YEAR, FUTURE_SLACK_HOURS
 from newscrawl.db.engine import resolve_database_url
 
 BOT_NAME = "newscrawl"
@@ -106,8 +107,8 @@ SITEMAP_MAX_DOCUMENTS = 50
 # --- Database ----------------------------------------------------------------
 # Any SQLAlchemy URL; SQLite file newscrawl.db in the working directory by default.
 DATABASE_URL = resolve_database_url()
-VALIDATE_EARLIEST_YEAR = 1990
-VALIDATE_FUTURE_SLACK_HOURS = 6
+VALIDATE_EARLIEST_YEAR = EARLIEST_YEAR
+VALIDATE_FUTURE_SLACK_HOURS = FUTURE_SLACK_HOURS
 
 # --- Logging -----------------------------------------------------------------
 LOG_LEVEL = os.environ.get("NEWSCRAWL_LOG_LEVEL", "INFO")

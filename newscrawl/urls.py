@@ -91,21 +91,6 @@ def url_path(url: str) -> str:
     return unquote(urlsplit(url.strip()).path) or "/"
 
 
-def _host(value: str) -> str:
-    """Return the bare lower-case host of a host[:port] string, without a trailing dot."""
-    return (urlsplit(f"//{value.strip()}").hostname or "").rstrip(".")
-
-
-def same_site(url: str, host: str) -> bool:
-    """Tell whether ``url`` is on ``host`` or one of its subdomains (port ignored)."""
-    try:
-        url_host = (urlsplit(url.strip()).hostname or "").rstrip(".")
-        site = _host(host)
-    except ValueError:
-        return False
-    return bool(site) and (url_host == site or url_host.endswith("." + site))
-
-
 @cache
 def _public_suffixes() -> tldextract.TLDExtract:
     # The list bundled with tldextract only: no network fetch, no cache file written.

@@ -9,7 +9,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from newscrawl.dates import implausible_reason
+from newscrawl.dates import EARLIEST_YEAR, FUTURE_SLACK_HOURS, implausible_reason
 from newscrawl.exceptions import (
     EmptyBody,
     ExpiredArticle,
@@ -46,11 +46,12 @@ def find_mojibake(text: str) -> str | None:
 class ValidatePipeline:
     """Drops articles that must not reach the database, each with its own reason class.
 
-    Settings: ``VALIDATE_EARLIEST_YEAR`` (default 1990), ``VALIDATE_FUTURE_SLACK_HOURS``
-    (how far ahead of now a publication date may be, for clock skew; default 6).
+    Settings: ``VALIDATE_EARLIEST_YEAR`` (default :data:`~newscrawl.dates.EARLIEST_YEAR`),
+    ``VALIDATE_FUTURE_SLACK_HOURS`` (how far ahead of now a publication date may be, for clock
+    skew; default :data:`~newscrawl.dates.FUTURE_SLACK_HOURS`).
     """
 
-    def __init__(self, earliest_year: int = 1990, future_slack_hours: float = 6) -> None:
+    def __init__(self, earliest_year: int = EARLIEST_YEAR, future_slack_hours: float = FUTURE_SLACK_HOURS) -> None:
         self.earliest_year = earliest_year
         self.future_slack = timedelta(hours=future_slack_hours)
 
@@ -58,8 +59,8 @@ class ValidatePipeline:
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         settings = crawler.settings
         return cls(
-            earliest_year=settings.getint("VALIDATE_EARLIEST_YEAR", 1990),
-            future_slack_hours=settings.getfloat("VALIDATE_FUTURE_SLACK_HOURS", 6),
+            earliest_year=settings.getint("VALIDATE_EARLIEST_YEAR", EARLIEST_YEAR),
+            future_slack_hours=settings.getfloat("VALIDATE_FUTURE_SLACK_HOURS", FUTURE_SLACK_HOURS),
         )
 
     def process_item(self, item: Any) -> Any:
