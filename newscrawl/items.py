@@ -76,9 +76,6 @@ class Article:
     """Which extractor produced ``body``: ``structured`` (JSON-LD), ``selectors`` (site CSS),
     ``generic`` (newscrawl's own fallback) or ``trafilatura`` (the generic ``news`` spider)."""
 
-    provenance: dict[str, str] = field(default_factory=dict)
-    """Field name -> where its value came from (``json-ld``, ``opengraph``, ``selectors``, ``listing``…)."""
-
     expired: bool = False
     """True when the site replaced the body with an "article has expired" notice (dropped by validation)."""
 

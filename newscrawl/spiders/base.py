@@ -407,7 +407,6 @@ class SectionSpider(scrapy.Spider):
         """An :class:`Article` from a page: structured metadata first, then selectors, then generic."""
         sel = response.selector
         meta = extract_metadata(sel, response.url)
-        provenance = dict(meta.provenance)
         paragraphs, body_method = self.body_paragraphs(sel, meta)
         authors, byline_wires, paragraphs = self.authors(sel, meta, paragraphs)
         body_text = "\n\n".join(paragraphs)
@@ -415,23 +414,21 @@ class SectionSpider(scrapy.Spider):
             url=canonicalize_url(response.url),
             source=self.name,
             section=self.section,
-            title=self.title(sel, meta, provenance),
+            title=self.title(sel, meta),
             body=body_text or None,
             summary=meta.description,
-            published_raw=self.first(meta.published_raw, sel, self.selectors.published, provenance, "published_raw"),
-            modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified, provenance, "modified_raw"),
+            published_raw=self.first(meta.published_raw, sel, self.selectors.published),
+            modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified),
             authors=authors,
-            dateline=self.first(None, sel, self.selectors.dateline, provenance, "dateline"),
+            dateline=self.first(None, sel, self.selectors.dateline),
             credit_lines=self.credit_lines(sel, paragraphs if body_method == "selectors" else None) + byline_wires,
             comment_count=self.comment_count(sel),
             image_url=self.image_url(response, meta),
             tags=list(meta.tags),
             language=meta.language or self.language,
             body_method=body_method,
-            provenance=provenance,
             expired=any(marker in body_text for marker in self.expired_markers),
         )
-        provenance["body"] = body_method
         return article
 
     def count_fields(self, article: Article) -> None:
@@ -445,17 +442,15 @@ class SectionSpider(scrapy.Spider):
             if getattr(article, name) is None:
                 stats.inc_value(f"newscrawl/fields/missing/{name}")
 
-    def title(self, sel: Selector, meta: Metadata, provenance: dict[str, str]) -> str | None:
+    def title(self, sel: Selector, meta: Metadata) -> str | None:
         if meta.title:
             title = meta.title
             for suffix in self.title_suffixes:
                 title = title.removesuffix(suffix)
             return title.strip()
-        return self.first(None, sel, self.selectors.title, provenance, "title")
+        return self.first(None, sel, self.selectors.title)
 
-    def first(
-        self, structured: str | None, sel: Selector, css: str | None, provenance: dict[str, str], name: str
-    ) -> str | None:
+    def first(self, structured: str | None, sel: Selector, css: str | None) -> str | None:
         """The structured value if any, else the joined text of the selector's first match."""
         if structured:
             return structured
@@ -466,10 +461,7 @@ class SectionSpider(scrapy.Spider):
             value = " ".join(_texts(matches[0])) if matches else ""
         else:
             value = (_first(sel, css) or "").strip()
-        if value:
-            provenance[name] = "selectors"
-            return value
-        return None
+        return value or None
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
         """Body paragraphs and the method that found them: structured, selectors or generic."""

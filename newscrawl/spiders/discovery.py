@@ -402,7 +402,6 @@ class SiteSpider(DiscoveryMixin):
         listed = response.meta.get(META_LISTED_RAW)
         if not article.published_raw and listed:
             article.published_raw = listed
-            article.provenance["published_raw"] = "listing"
         return article
 
     def trim_body(self, body: str | None) -> str | None:
@@ -417,7 +416,6 @@ class SiteSpider(DiscoveryMixin):
             names = parse_byline(_first_text(sel, self.selectors.byline) or "")
             if names:
                 article.authors = names
-                article.provenance["authors"] = "selectors"
         people, wires = split_agencies([a for a in article.authors if a not in self.site_names])
         article.authors = people
         # A wire named as the author ("Associated Press") is the article's credit.
