@@ -213,7 +213,7 @@ class Chain:
 
     def article(self, page: Page) -> None:
         url = f"{SITE}/category/politics/fuzz-{next(self.numbers)}"
-        response = HtmlResponse(url, body=page.body, headers=page.headers)
+        response = HtmlResponse(url, body=page.body, headers=page.headers, request=Request(url))
         items = list(self.spider.parse_article(response))
         for item in items:
             try:
@@ -238,7 +238,8 @@ class Chain:
         assert row.published_at is not None and row.published_at.tzinfo is not None
 
     def listing(self, page: Page) -> None:
-        response = HtmlResponse(f"{SITE}/category/politics", body=page.body, headers=page.headers)
+        response = HtmlResponse(f"{SITE}/category/politics", body=page.body, headers=page.headers,
+                                request=Request(f"{SITE}/category/politics"))
         for output in self.spider.parse_listing(response, page=1):
             assert isinstance(output, Request)
             url = urlsplit(output.url)  # (userinfo, "https://user:pass@japantoday.com/…", is kept)
@@ -302,7 +303,8 @@ def test_one_malformed_link_does_not_lose_the_listing_page(tmp_path: Path, href:
     html = f'<html><body><div class="media"><a href="/category/politics/good">ok</a></div>' \
            f'<div class="media"><a href="{href}">bad</a></div></body></html>'
     pipeline = Chain(f"sqlite:///{tmp_path / 'fuzz.db'}", tmp_path)
-    response = HtmlResponse(f"{SITE}/category/politics", body=html.encode(), encoding="utf-8")
+    response = HtmlResponse(f"{SITE}/category/politics", body=html.encode(), encoding="utf-8",
+                            request=Request(f"{SITE}/category/politics"))
     urls = [request.url for request in pipeline.spider.parse_listing(response, page=1)]
     assert f"{SITE}/category/politics/good" in urls
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from scrapy.crawler import Crawler
+from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
@@ -76,7 +77,8 @@ def test_offsite_links_are_not_followed() -> None:
       <a href="javascript:alert(1)//category/politics/x">script</a>
       <a href="file:///etc/passwd">file</a>
     </body></html>"""
-    response = HtmlResponse("https://japantoday.com/category/politics", body=html, encoding="utf-8")
+    url = "https://japantoday.com/category/politics"
+    response = HtmlResponse(url, body=html, encoding="utf-8", request=Request(url))
     urls = [request.url for request in spider.parse_listing(response, page=1)]
     assert [u for u in urls if "story" in u] == ["https://japantoday.com/category/politics/on-site-story"]
     assert spider.allowed_domains == ["japantoday.com"]
@@ -89,7 +91,8 @@ def build(html: str) -> Article:
     crawler = get_crawler(JapanTodaySpider)
     spider = crawler._create_spider()
     crawler.spider = spider
-    response = HtmlResponse("https://japantoday.com/category/politics/x", body=html, encoding="utf-8")
+    url = "https://japantoday.com/category/politics/x"
+    response = HtmlResponse(url, body=html, encoding="utf-8", request=Request(url))
     return CleanPipeline.from_crawler(crawler).process_item(spider.build_article(response))
 
 

@@ -19,7 +19,7 @@ from newscrawl.dates import parse_datetime
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
 from newscrawl.exceptions import DatabaseUnavailable
-from newscrawl.spiders.base import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
+from newscrawl.requestmeta import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
 from newscrawl.text import fingerprint
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from newscrawl.spiders.base import META_LISTING_PAGE
+from newscrawl.requestmeta import META_LISTING_PAGE
 
 logger = logging.getLogger(__name__)
 

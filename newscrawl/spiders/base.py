@@ -24,17 +24,10 @@ from newscrawl.credits import MAX_BYLINE_LEN, SiteCredit, headline_byline, split
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
+from newscrawl.requestmeta import LISTING_PRIORITY, META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
 from newscrawl.text import fingerprint
 from newscrawl.urls import canonicalize_url, is_http_url, split_http_url, url_path
 
-
-#: Request meta keys the incremental middleware reads (set by the spider).
-META_LISTING_PAGE = "newscrawl_listing_page"
-META_ARTICLE = "newscrawl_article"
-META_LISTED_RAW = "newscrawl_listed_raw"
-
-#: Scheduling priority of listing requests (articles keep Scrapy's default, 0).
-LISTING_PRIORITY = -1
 
 #: Fields whose absence the health check watches (``newscrawl/fields/missing/<name>``).
 WATCHED_FIELDS = ("title", "body", "published_raw")

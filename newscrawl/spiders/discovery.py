@@ -1,10 +1,10 @@
 """Article discovery from RSS/Atom feeds and XML sitemaps, and the declarative site-spider base.
 
 Pure functions read a fetched document within size caps and without entity expansion
-(``read_document``), then its links (``parse_feed``, ``parse_sitemap``); :class:`DiscoveryMixin`
-lets any :class:`SectionSpider` start from a feed, a sitemap (index, news sitemap) or an HTML
-listing, within :class:`DiscoveryLimits`; :class:`SiteSpider` adds the few per-site facts that a CSS
-selector cannot state (a supplier line, a byline preferred to a CMS author, site-wide tags).
+(``read_document``), then its links (``parse_feed``, ``parse_sitemap``); :class:`SiteSpider`
+starts from a feed, a sitemap (index, news sitemap) or an HTML listing, within
+:class:`DiscoveryLimits`, and adds the few per-site facts that a CSS selector cannot state (a
+supplier line, a byline preferred to a CMS author, site-wide tags).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from scrapy.http import Response, TextResponse
 from newscrawl.credits import parse_byline, split_agencies, split_agency_line
 from newscrawl.items import Article
 from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gunzip, count_oversize
-from newscrawl.spiders.base import META_LISTED_RAW, SectionSpider
+from newscrawl.requestmeta import META_LISTED_RAW
+from newscrawl.spiders.base import SectionSpider
 from newscrawl.urls import canonicalize_url, is_http_url
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
@@ -247,8 +248,19 @@ class DiscoveryLimits:
         )
 
 
-class DiscoveryMixin(SectionSpider):
-    """Starts from the start URL *and* the site's feeds; reads each as a feed, sitemap or HTML listing.
+def _first_text(sel: Selector, css: str | None) -> str | None:
+    if not css:
+        return None
+    for node in sel.css(css):
+        text = " ".join(t.strip() for t in node.xpath(".//text()").getall() if t.strip())
+        if text:
+            return text
+    return None
+
+
+class SiteSpider(SectionSpider):
+    """A site's spider: starts from the start URL *and* the site's feeds, reads each as a feed,
+    sitemap or HTML listing, and applies the few per-site facts a CSS selector cannot state.
 
     When ``-a start_url`` points elsewhere (a mirror), the declared feeds keep their path and
     query but move to the start URL's host. Every document is read within
@@ -364,20 +376,6 @@ class DiscoveryMixin(SectionSpider):
                 seen.add(url)
                 self.crawler.stats.inc_value("newscrawl/links/articles")
                 yield self.article_request(url, entry.published_raw)
-
-
-def _first_text(sel: Selector, css: str | None) -> str | None:
-    if not css:
-        return None
-    for node in sel.css(css):
-        text = " ".join(t.strip() for t in node.xpath(".//text()").getall() if t.strip())
-        if text:
-            return text
-    return None
-
-
-class SiteSpider(DiscoveryMixin):
-    """A site spider: SectionSpider's extraction, feed/sitemap discovery, and a few declarative facts."""
 
     #: The site's own names; dropped where a CMS puts them as an author or a tag.
     site_names: ClassVar[tuple[str, ...]] = ()

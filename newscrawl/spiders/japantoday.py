@@ -4,7 +4,8 @@ import re
 
 from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
 from newscrawl.credits import SiteCredit
-from newscrawl.spiders.base import ArticleSelectors, SectionSpider
+from newscrawl.spiders.base import ArticleSelectors
+from newscrawl.spiders.discovery import SiteSpider
 
 # Japan Today's chrome (the 2021 seed page and the 2026 article texts), on top of the generic.
 BOILERPLATE = GENERIC_BOILERPLATE + Boilerplate(
@@ -40,7 +41,7 @@ BOILERPLATE = GENERIC_BOILERPLATE + Boilerplate(
 )
 
 
-class JapanTodaySpider(SectionSpider):
+class JapanTodaySpider(SiteSpider):
     """Discovery: the section listing, ``?page=N`` pagination (about 10 articles a page).
 
     Facts from notes/japantoday.md: relative links, sidebars into other
