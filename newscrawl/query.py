@@ -47,10 +47,11 @@ _CHUNK = re.compile(r'"(?P<phrase>[^"]*)(?:"(?P<star>\*)?)?|(?P<word>[^\s"]+)')
 _WORD = re.compile(r"[^\W_]+")
 
 #: Bounds on one search, measured on a 10,000-article archive (README, "Search limits"):
-#: each term is one more index lookup, and FTS5 expands a prefix over every indexed word
-#: it starts (~0.7 s for a one-letter prefix there), so repeated prefixes add up.
+#: FTS5 expands a prefix over every indexed word it starts (0.7-1.4 s for one letter there,
+#: 0.1-0.5 s for two, under 0.15 s for three) and prefixes add up; words are cheap.
 MAX_TERMS = 32
 MAX_PREFIX_TERMS = 4
+MIN_PREFIX_LENGTH = 3
 #: Days whose midnight is a valid instant in every zone (Python's dates end at year 1 and 9999).
 #: The largest id (and LIMIT/OFFSET) both databases take: a signed 64-bit integer.
 MAX_ID = 2**63 - 1
@@ -208,7 +209,9 @@ def parse_query(query: str) -> list[Term]:
     chunks without a letter or digit are dropped.
     """
     terms = []
-    for match in _CHUNK.finditer(unicodedata.normalize("NFC", query)):
+    # NUL ends a string for SQLite and is refused by PostgreSQL: it separates words here.
+    cleaned = unicodedata.normalize("NFC", query.replace("\x00", " "))
+    for match in _CHUNK.finditer(cleaned):
         if match["word"] is not None:
             text, prefix = match["word"].rstrip("*"), match["word"].endswith("*")
         else:
@@ -224,11 +227,18 @@ def search_terms(query: str) -> list[Term]:
 
     A term given twice is searched once (matching and ranking order are the
     same); more than :data:`MAX_TERMS` terms or :data:`MAX_PREFIX_TERMS`
-    prefixes raise :class:`InvalidQuery`.
+    prefixes, or a prefix of fewer than :data:`MIN_PREFIX_LENGTH` letters,
+    raise :class:`InvalidQuery`.
     """
     terms = list(dict.fromkeys(parse_query(query)))
     if len(terms) > MAX_TERMS:
         raise InvalidQuery(f"too many search terms ({len(terms)}; at most {MAX_TERMS})")
+    for term in terms:
+        if term.prefix and len(term.words[-1]) < MIN_PREFIX_LENGTH:
+            raise InvalidQuery(
+                f"prefix {term.words[-1]}* is too short: give at least {MIN_PREFIX_LENGTH} "
+                "letters or digits before *"
+            )
     prefixes = sum(term.prefix for term in terms)
     if prefixes > MAX_PREFIX_TERMS:
         raise InvalidQuery(
@@ -467,9 +477,8 @@ def get_article(engine: EngineLike, url_or_id: str | int) -> ArticleDetail | Non
             row = conn.execute(select(*columns).where(ArticleRow.id == int(url_or_id))).first()
         else:
             candidates = url_candidates(url_or_id)
-            found = {
-                r.url: r for r in conn.execute(select(*columns).where(ArticleRow.url.in_(candidates)))
-            }
+            stmt = select(*columns).where(ArticleRow.url.in_(candidates))
+            found = {r.url: r for r in conn.execute(stmt)}
             row = next((found[url] for url in candidates if url in found), None)
         if row is None:
             return None

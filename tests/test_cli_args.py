@@ -11,6 +11,7 @@ import pytest
 
 from newscrawl.cli import EXIT_OK, EXIT_USAGE, build_parser, main
 from newscrawl.urls import canonicalize_url
+from tests.test_hostile_queries import no_env_database  # noqa: F401
 from tests.test_query import article_values, insert_articles
 
 pytestmark = pytest.mark.usefixtures("no_env_database")
@@ -18,11 +19,6 @@ pytestmark = pytest.mark.usefixtures("no_env_database")
 #: Commands whose parsers this file checks (crawl/status/check belong to the crawl CLI).
 COMMANDS = ("search", "list", "show", "export", "stats", "schedule")
 ARTICLE = "https://japantoday.com/category/politics/japan's-defense-budget"
-
-
-@pytest.fixture
-def no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``export --output``: a new file appears whole; devices, symlinks and planted names are not touched."""
+"""``export --output``: files appear whole; devices, symlinks and planted names stay untouched."""
 
 from __future__ import annotations
 
@@ -13,15 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from newscrawl.cli import EXIT_OK, EXIT_USAGE, main
+from tests.test_hostile_queries import no_env_database  # noqa: F401
 from tests.test_query import article_values, insert_articles
 
 pytestmark = pytest.mark.usefixtures("no_env_database")
 VICTIM_TEXT = "precious data\n"
-
-
-@pytest.fixture
-def no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``newscrawl schedule``: a valid cron time and an existing folder, and a line cron runs as written."""
+"""``newscrawl schedule``: a valid cron time, an existing folder, a line cron runs as written."""
 
 from __future__ import annotations
 

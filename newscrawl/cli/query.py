@@ -37,7 +37,7 @@ from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
 NO_RESULTS = "no articles match"
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 #: Rows per Parquet record batch: memory stays flat, row groups stay reasonably large.
 PARQUET_BATCH = 1000
@@ -97,7 +97,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="full-text search, best match first",
         description='Words must all match; "quoted phrases" match in order; a trailing * '
         f"matches a prefix (kishi*). Anything else is plain text. At most {query.MAX_TERMS} "
-        f"distinct terms, {query.MAX_PREFIX_TERMS} of them prefixes.",
+        f"distinct terms, {query.MAX_PREFIX_TERMS} of them prefixes of {query.MIN_PREFIX_LENGTH} "
+        "letters or more.",
     )
     _common(parser, "print the results as JSON instead of a list", listing_tz)
     _filters_group(parser)
@@ -147,7 +148,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "stats", help="articles per source, day and credit; last crawls"
     )
     _common(
-        parser, "print the counts as JSON instead of tables", "zone of the days counted and of printed times"
+        parser,
+        "print the counts as JSON instead of tables",
+        "zone of the days counted and of printed times",
     )
     parser.add_argument("--days", type=int, default=14, help="most recent days shown (default 14)")
     parser.set_defaults(func=run_stats)
@@ -201,7 +204,7 @@ def _check_text(args: argparse.Namespace) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise CommandError(f"{label} is not valid UTF-8 text") from None
-        if "\x00" in value:
+        if "\x00" in value and name != "query":  # search text splits words at NUL
             raise CommandError(f"{label} contains a NUL character")
 
 
@@ -500,6 +503,8 @@ def run_export(args: argparse.Namespace) -> int:
     _check_text(args)
     if args.format == "parquet" and args.output == "-":
         raise CommandError("parquet cannot be written to stdout: give --output FILE")
+    if args.output != "-":
+        _output_kind(Path(args.output))  # refused before the database is opened
     with _database(args) as engine:
         rows = query.iter_articles(engine, _filters(args, engine), batch_size=PARQUET_BATCH)
         count = _export(rows, args.format, args.output)
