@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -35,6 +36,7 @@ from sqlalchemy import (
 
 from newscrawl.db.engine import open_database
 from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
+from newscrawl.urls import canonicalize_url
 
 #: Markers the database puts around matched words in snippets (replaced before returning).
 _MARK_START, _MARK_END = "\x02", "\x03"
@@ -46,11 +48,26 @@ _FTS_TABLE = table("articles_fts", column("rowid"))
 _CHUNK = re.compile(r'"(?P<phrase>[^"]*)(?:"(?P<star>\*)?)?|(?P<word>[^\s"]+)')
 _WORD = re.compile(r"[^\W_]+")
 
+#: Bounds on one search, measured on a 10,000-article archive (README, "Search limits"):
+#: FTS5 expands a prefix over every indexed word it starts (0.7-1.4 s for one letter there,
+#: 0.1-0.5 s for two, under 0.15 s for three) and prefixes add up; words are cheap.
+MAX_TERMS = 32
+MAX_PREFIX_TERMS = 4
+MIN_PREFIX_LENGTH = 3
+#: Days whose midnight is a valid instant in every zone (Python's dates end at year 1 and 9999).
+#: The largest id (and LIMIT/OFFSET) both databases take: a signed 64-bit integer.
+MAX_ID = 2**63 - 1
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
+
 EngineLike = Engine | str
 
 
 class InvalidFilter(ValueError):
     """A filter value that cannot be used (unknown time zone, since after until…)."""
+
+
+class InvalidQuery(ValueError):
+    """Search text past the bounds a search can answer in reasonable time (too many terms)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,11 @@ class ArticleFilter:
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The UTC instants ``[start, end)`` the ``since``/``until`` days cover."""
         zone = self.zone()
+        for option, day in (("--since", self.since), ("--until", self.until)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidFilter(
+                    f"{option} {day.isoformat()} is out of range ({FIRST_DAY} to {LAST_DAY})"
+                )
         if self.since and self.until and self.since > self.until:
             raise InvalidFilter(f"--since {self.since} is after --until {self.until}")
 
@@ -189,7 +211,9 @@ def parse_query(query: str) -> list[Term]:
     chunks without a letter or digit are dropped.
     """
     terms = []
-    for match in _CHUNK.finditer(unicodedata.normalize("NFC", query)):
+    # NUL ends a string for SQLite and is refused by PostgreSQL: it separates words here.
+    cleaned = unicodedata.normalize("NFC", query.replace("\x00", " "))
+    for match in _CHUNK.finditer(cleaned):
         if match["word"] is not None:
             text, prefix = match["word"].rstrip("*"), match["word"].endswith("*")
         else:
@@ -197,6 +221,32 @@ def parse_query(query: str) -> list[Term]:
         words = tuple(_WORD.findall(text))
         if words:
             terms.append(Term(text=text, words=words, prefix=prefix))
+    return terms
+
+
+def search_terms(query: str) -> list[Term]:
+    """The distinct terms of ``query`` (see :func:`parse_query`), within the search bounds.
+
+    A term given twice is searched once (matching and ranking order are the
+    same); more than :data:`MAX_TERMS` terms or :data:`MAX_PREFIX_TERMS`
+    prefixes, or a prefix of fewer than :data:`MIN_PREFIX_LENGTH` letters,
+    raise :class:`InvalidQuery`.
+    """
+    terms = list(dict.fromkeys(parse_query(query)))
+    if len(terms) > MAX_TERMS:
+        raise InvalidQuery(f"too many search terms ({len(terms)}; at most {MAX_TERMS})")
+    for term in terms:
+        if term.prefix and len(term.words[-1]) < MIN_PREFIX_LENGTH:
+            raise InvalidQuery(
+                f"prefix {term.words[-1]}* is too short: give at least {MIN_PREFIX_LENGTH} "
+                "letters or digits before *"
+            )
+    prefixes = sum(term.prefix for term in terms)
+    if prefixes > MAX_PREFIX_TERMS:
+        raise InvalidQuery(
+            f"too many prefix* terms ({prefixes}; at most {MAX_PREFIX_TERMS}): "
+            "give longer prefixes or whole words"
+        )
     return terms
 
 
@@ -220,10 +270,12 @@ def _pg_tsquery(terms: Sequence[Term]) -> ColumnElement[Any]:
             head = func.phraseto_tsquery(_PG_CONFIG, " ".join(term.words[:-1]))
             last = func.tsquery_phrase(head, last)
         parts.append(last)
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined.op("&&")(part)
-    return combined
+    # Paired off level by level, not chained: a chain of n `&&` is n levels deep and
+    # SQLAlchemy's compiler recurses once per level (RecursionError near 160 terms).
+    while len(parts) > 1:
+        paired = [a.op("&&")(b) for a, b in zip(parts[::2], parts[1::2], strict=False)]
+        parts = paired + parts[len(paired) * 2 :]
+    return parts[0]
 
 
 def _highlight(snippet: str | None, markers: tuple[str, str]) -> str:
@@ -315,7 +367,7 @@ def search(
     terms; anything else in it is ordinary text. ``highlight`` surrounds the
     matched words in snippets.
     """
-    terms = parse_query(query)
+    terms = search_terms(query)
     if not terms:
         return []
     with _engine(engine) as eng:
@@ -427,15 +479,42 @@ def _postgresql_search(
     )
 
 
+def url_candidates(url: str) -> list[str]:
+    """The stored URLs a pasted ``url`` may mean, most likely first.
+
+    First its canonical form, exactly as the crawl stores URLs (fragment,
+    query, default port and the host's case dropped, one percent-encoding);
+    then with the trailing slash toggled and with the other of http/https,
+    since sites answer both spellings and a crawl stores the one it was linked.
+    A URL pasted without a scheme is taken as https.
+    """
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    split = urlsplit(canonicalize_url(url))
+    paths = [split.path]
+    if split.path != "/":
+        paths.append(split.path[:-1] if split.path.endswith("/") else split.path + "/")
+    schemes = [split.scheme]
+    if split.scheme in ("http", "https"):
+        schemes.append("http" if split.scheme == "https" else "https")
+    candidates = (urlunsplit((s, split.netloc, p, "", "")) for s in schemes for p in paths)
+    return list(dict.fromkeys(candidates))
+
+
 def get_article(engine: EngineLike, url_or_id: str | int) -> ArticleDetail | None:
-    """The article with this id (an int or a string of digits) or canonical URL, with revisions."""
+    """The article with this id (an int or ASCII digits) or URL (see :func:`url_candidates`)."""
     with _engine(engine) as eng, eng.connect() as conn:
-        if isinstance(url_or_id, int) or str(url_or_id).isdigit():
-            where = ArticleRow.id == int(url_or_id)
-        else:
-            where = ArticleRow.url == url_or_id
         columns = list(ArticleRow.__table__.columns)
-        row = conn.execute(select(*columns).where(where)).one_or_none()
+        if isinstance(url_or_id, int) or (url_or_id.isascii() and url_or_id.isdigit()):
+            if not 0 < int(url_or_id) <= MAX_ID:
+                return None
+            row = conn.execute(select(*columns).where(ArticleRow.id == int(url_or_id))).first()
+        else:
+            candidates = url_candidates(url_or_id)
+            stmt = select(*columns).where(ArticleRow.url.in_(candidates))
+            found = {r.url: r for r in conn.execute(stmt)}
+            row = next((found[url] for url in candidates if url in found), None)
         if row is None:
             return None
         revisions = conn.execute(
@@ -556,6 +635,7 @@ __all__ = [
     "ArticleFilter",
     "ArticleSummary",
     "InvalidFilter",
+    "InvalidQuery",
     "Revision",
     "SearchHit",
     "Stats",
@@ -567,5 +647,7 @@ __all__ = [
     "list_articles",
     "parse_query",
     "search",
+    "search_terms",
     "stats",
+    "url_candidates",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -13,6 +14,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -55,6 +57,7 @@ HOSTILE_QUERIES = [
     "_",
     "'",
     "\x00",
+    "defense\x00budget",
     "🙂",
     "kishi**",
     '"prime minister',
@@ -181,6 +184,73 @@ def test_parse_query(text_: str, expected: list[Term]) -> None:
 
 def test_fts5_expression_quotes_every_term() -> None:
     assert query.fts5_query(parse_query('NEAR(a b) "x y"* AND')) == '"NEAR(a" "b)" "x y"* "AND"'
+
+
+@pytest.mark.parametrize(
+    ("text_", "count", "error"),
+    [
+        (" ".join(f"w{i}" for i in range(32)), 32, None),
+        (" ".join(f"w{i}" for i in range(33)), None, "too many search terms (33; at most 32)"),
+        (" ".join(["budget"] * 500), 1, None),
+        ("kishi* defen* elect* nucl*", 4, None),
+        ("kishi* defen* elect* nucl* sanct*", None, "too many prefix"),
+        ("kishi* " * 50, 1, None),
+        ("kis*", 1, None),
+        ("ki*", None, "prefix ki* is too short"),
+        ('"prime m"*', None, "prefix m* is too short"),
+        ("defense\x00budget", 2, None),
+    ],
+)
+def test_search_terms_are_bounded(text_: str, count: int | None, error: str | None) -> None:
+    if error is None:
+        assert len(query.search_terms(text_)) == count
+    else:
+        with pytest.raises(query.InvalidQuery, match=re.escape(error)):
+            query.search_terms(text_)
+
+
+def test_many_terms_make_a_shallow_tsquery() -> None:
+    # A chain of && one level per term made SQLAlchemy's compiler recurse past its limit.
+    terms = [Term(f"w{i}", (f"w{i}",), prefix=i % 7 == 0) for i in range(2000)]
+    sql = str(query._pg_tsquery(terms).compile(dialect=postgresql.dialect()))
+    assert sql.count("&&") == 1999
+    assert len(re.findall(r"\bto_tsquery\(", sql)) == 286
+    assert len(re.findall(r"\bphraseto_tsquery\(", sql)) == 2000 - 286
+    depth = deepest = 0
+    for char in sql:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    assert deepest <= 16  # log2(2000) levels of pairs, plus the calls' own parentheses
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        (
+            "https://Example.com:443/a/japan%27s-x?utm_source=t&id=3#c",
+            [
+                "https://example.com/a/japan's-x",
+                "https://example.com/a/japan's-x/",
+                "http://example.com/a/japan's-x",
+                "http://example.com/a/japan's-x/",
+            ],
+        ),
+        (
+            "http://example.com/a/",
+            [
+                "http://example.com/a/",
+                "http://example.com/a",
+                "https://example.com/a/",
+                "https://example.com/a",
+            ],
+        ),
+        ("example.com/a", ["https://example.com/a", "https://example.com/a/",
+                           "http://example.com/a", "http://example.com/a/"]),
+        ("https://example.com", ["https://example.com/", "http://example.com/"]),
+    ],
+)
+def test_url_candidates(pasted: str, expected: list[str]) -> None:
+    assert query.url_candidates(pasted) == expected
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -348,6 +418,25 @@ def test_invalid_filters_raise_invalid_filter() -> None:
         ArticleFilter(tz="Mars/Olympus").bounds()
     with pytest.raises(InvalidFilter, match="after"):
         ArticleFilter(since=date(2026, 6, 2), until=date(2026, 6, 1)).bounds()
+
+
+@pytest.mark.parametrize(
+    ("filters", "error"),
+    [
+        (ArticleFilter(until=date(9999, 12, 31)), "--until 9999-12-31 is out of range"),
+        (ArticleFilter(since=date(1, 1, 1), tz="Asia/Tokyo"), "--since 0001-01-01 is out of range"),
+        (ArticleFilter(since=date(1, 1, 1)), "--since 0001-01-01 is out of range"),
+        (ArticleFilter(since=date(1, 1, 2), tz="Pacific/Kiritimati"), None),
+        (ArticleFilter(until=date(9999, 12, 30), tz="Etc/GMT+12"), None),
+    ],
+)
+def test_days_are_range_checked(filters: ArticleFilter, error: str | None) -> None:
+    if error is None:
+        start, end = filters.bounds()
+        assert (start or end) is not None
+    else:
+        with pytest.raises(InvalidFilter, match=re.escape(error)):
+            filters.bounds()
 
 
 # --- show, export, stats ---------------------------------------------------------------------

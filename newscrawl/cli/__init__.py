@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 #: Exit codes shared by every sub-command (documented in the README).
 EXIT_OK = 0
@@ -27,13 +28,27 @@ class CommandError(Exception):
         self.code = code
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser that takes only whole option names and reports errors on one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Prefix matching would let a wrong flag through as another one (--js for --json).
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="newscrawl", description="Crawl news sites' politics sections and query the archive."
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)

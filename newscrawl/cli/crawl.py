@@ -207,21 +207,59 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def cron_line(schedule: str, workdir: Path, executable: Path, log: Path, database: str | None) -> str:
-    """The crontab line that runs every scheduled spider and appends to ``log``."""
+    """The crontab line that runs every scheduled spider and appends to ``log``.
+
+    Every value is shell-quoted, and each ``%`` is written ``\\%``: cron ends the
+    command at an unescaped ``%`` and feeds the rest to its stdin. Raises
+    ValueError for what a crontab line cannot carry (a line break, ``\\`` before ``%``).
+    """
+    values = [str(workdir), str(executable), str(log), database or ""]
+    for value in values:
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"{value!r} holds a line break, which a crontab line cannot carry")
+        if "\\%" in value:
+            raise ValueError(f"{value!r} holds \\ before %, which cron cannot pass on")
     env = f"NEWSCRAWL_DATABASE_URL={shlex.quote(database)} " if database else ""
-    return (f"{schedule} cd {shlex.quote(str(workdir))} && {env}{shlex.quote(str(executable))} crawl "
-            f">> {shlex.quote(str(log))} 2>&1")
+    command = (f"cd {shlex.quote(str(workdir))} && {env}{shlex.quote(str(executable))} crawl "
+               f">> {shlex.quote(str(log))} 2>&1")
+    return f"{schedule} {command.replace('%', chr(92) + '%')}"
 
 
-def cmd_schedule(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    workdir = Path(args.workdir).resolve()
+def cron_schedule(text: str) -> str:
+    """``text`` as a crontab time (5 fields or an @-macro, one space apart); ValueError if invalid."""
+    from crontab import CronSlices
+
+    schedule = " ".join(text.split())
+    fields = schedule.split(" ")
+    if not (len(fields) == 5 or (len(fields) == 1 and schedule.startswith("@"))):
+        raise ValueError("expected 5 fields (minute hour day month weekday) or @hourly, @daily…")
+    if not CronSlices.is_valid(schedule):
+        raise ValueError("not a valid cron time (see man 5 crontab)")
+    return schedule
+
+
+def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        schedule = cron_schedule(args.cron)
+    except ValueError as exc:
+        raise CommandError(f"--cron {args.cron!r}: {exc}") from None
+    workdir = Path(args.workdir)
+    if not workdir.is_dir():
+        state = "is not a folder" if workdir.exists() else "does not exist"
+        raise CommandError(f"--workdir {args.workdir!r} {state}")
+    workdir = workdir.resolve()
     executable = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "newscrawl" else (
         Path(sys.executable).with_name("newscrawl")
     )
     log = Path(args.log) if args.log else workdir / "logs" / "newscrawl.log"
+    try:
+        line = cron_line(schedule, workdir, executable, log, args.database)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     print("# newscrawl: crawl every scheduled spider; exit codes are in README.md", file=out)
     print(f"# create the log folder first: mkdir -p {shlex.quote(str(log.parent))}", file=out)
-    print(cron_line(args.cron, workdir, executable, log, args.database), file=out)
+    print(line, file=out)
     return EXIT_OK
 
 
@@ -286,9 +324,14 @@ def register(subparsers: Any) -> None:
     crawl.add_argument("--lock-file", help="lock file (default: beside the SQLite file, or in /tmp)")
     crawl.set_defaults(func=cmd_crawl)
 
-    schedule = subparsers.add_parser("schedule", help="print the crontab line to install")
-    schedule.add_argument("--cron", default="17 * * * *", help="cron schedule (default: hourly at :17)")
-    schedule.add_argument("--workdir", default=".", help="folder the crawl runs in (holds newscrawl.db)")
+    schedule = subparsers.add_parser(
+        "schedule", help="print the crontab line to install",
+        description="Prints a crontab line that runs `newscrawl crawl` in WORKDIR (an existing "
+        "folder) and appends its output to the log. Paste it with `crontab -e`.",
+    )
+    schedule.add_argument("--cron", default="17 * * * *", metavar="TIME",
+                          help="cron time: 5 fields or @hourly, @daily… (default: hourly at :17)")
+    schedule.add_argument("--workdir", default=".", help="existing folder the crawl runs in (holds newscrawl.db)")
     schedule.add_argument("--log", help="log file (default: WORKDIR/logs/newscrawl.log)")
     schedule.add_argument("--database", help="SQLAlchemy URL to put in the crontab line")
     schedule.set_defaults(func=cmd_schedule)

@@ -14,8 +14,11 @@ import inspect
 import json
 import os
 import pkgutil
+import re
 import shutil
+import stat
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,73 +37,120 @@ from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
 NO_RESULTS = "no articles match"
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 #: Rows per Parquet record batch: memory stays flat, row groups stay reasonably large.
 PARQUET_BATCH = 1000
+#: The most rows ``search``/``list`` print at once (``export`` streams any number).
+MAX_LIMIT = 10_000
+#: Arguments that are text for the database: they must be valid UTF-8 without NUL.
+TEXT_ARGUMENTS = {
+    "query": "the search text",
+    "article": "the URL",
+    "source": "--source",
+    "section": "--section",
+    "author": "--author",
+    "credit": "--credit",
+    "tz": "--tz",
+}
 #: The database's snippet markers pass through the layout untouched, then become these.
 _MARK = ("\x02", "\x03")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _common(parser: argparse.ArgumentParser, json_help: str, tz_help: str) -> None:
+    """``--database``, ``--json`` and ``--tz``, each described for what it does in ``parser``."""
+    parser.add_argument(
         "--database",
         metavar="URL",
         help="database URL (default: $NEWSCRAWL_DATABASE_URL or sqlite:///newscrawl.db)",
     )
-    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    common.add_argument(
-        "--tz",
-        default="UTC",
-        metavar="ZONE",
-        help="zone of --since/--until days and of printed times (default UTC), e.g. Asia/Tokyo",
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument(
+        "--tz", default="UTC", metavar="ZONE", help=f"{tz_help} (default UTC), e.g. Asia/Tokyo"
     )
-    filters = argparse.ArgumentParser(add_help=False)
-    group = filters.add_argument_group("filters")
+
+
+def _filters_group(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters")
     group.add_argument("--source", help="only this source (spider name), e.g. japantoday")
     group.add_argument("--section", help="only this section, e.g. politics")
     group.add_argument("--since", metavar="YYYY-MM-DD", help="published on or after this day")
     group.add_argument("--until", metavar="YYYY-MM-DD", help="published on or before this day")
     group.add_argument("--author", help="an author's name contains this (any case)")
     group.add_argument("--credit", help="credited to this agency or outlet, e.g. Kyodo")
-    paging = argparse.ArgumentParser(add_help=False)
-    paging.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
-    paging.add_argument("--offset", type=int, default=0, help="skip this many first")
 
+
+def _paging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        help=f"at most this many (default 20, at most {MAX_LIMIT:,}; export has no limit)",
+    )
+    parser.add_argument("--offset", type=int, default=0, help="skip this many first")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing_tz = "zone of --since/--until days and of printed times"
     parser = subparsers.add_parser(
         "search",
-        parents=[common, filters, paging],
         help="full-text search, best match first",
         description='Words must all match; "quoted phrases" match in order; a trailing * '
-        "matches a prefix (kishi*). Anything else is plain text.",
+        f"matches a prefix (kishi*). Anything else is plain text. At most {query.MAX_TERMS} "
+        f"distinct terms, {query.MAX_PREFIX_TERMS} of them prefixes of {query.MIN_PREFIX_LENGTH} "
+        "letters or more.",
     )
+    _common(parser, "print the results as JSON instead of a list", listing_tz)
+    _filters_group(parser)
+    _paging_options(parser)
     parser.add_argument("query", help='e.g. defense "prime minister" kishi*')
     parser.set_defaults(func=run_search)
 
-    parser = subparsers.add_parser(
-        "list", parents=[common, filters, paging], help="articles matching filters, newest first"
-    )
+    parser = subparsers.add_parser("list", help="articles matching filters, newest first")
+    _common(parser, "print the articles as JSON instead of a table", listing_tz)
+    _filters_group(parser)
+    _paging_options(parser)
     parser.set_defaults(func=run_list)
 
-    parser = subparsers.add_parser(
-        "show", parents=[common], help="one article in full, with its earlier versions"
+    parser = subparsers.add_parser("show", help="one article in full, with its earlier versions")
+    _common(parser, "print the article and its versions as JSON", "zone of printed times")
+    parser.add_argument(
+        "article",
+        metavar="URL|ID",
+        help="the article's id, or its URL as pasted from a browser (canonicalised as the "
+        "crawl stores URLs; http/https and a trailing slash are tried both ways)",
     )
-    parser.add_argument("article", metavar="URL|ID", help="the article's id or canonical URL")
     parser.set_defaults(func=run_show)
 
     parser = subparsers.add_parser(
         "export",
-        parents=[common, filters],
         help="write matching articles as JSON lines, CSV or Parquet (streamed)",
+        description="Writes every matching article, all columns. A file is written beside "
+        "FILE under a temporary name and renamed over it once complete; FILE must be a "
+        "regular file or missing (a symlink, device or folder is refused), or a FIFO, "
+        "which is written to as a stream.",
     )
-    parser.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl")
+    _common(
+        parser,
+        "print the closing summary on stderr as JSON (the data's format is --format)",
+        "zone of --since/--until days",
+    )
+    _filters_group(parser)
+    parser.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="jsonl", help="data format (default jsonl)"
+    )
     parser.add_argument(
         "--output", "-o", default="-", metavar="FILE", help="file to write, or - for stdout"
     )
     parser.set_defaults(func=run_export)
 
     parser = subparsers.add_parser(
-        "stats", parents=[common], help="articles per source, day and credit; last crawls"
+        "stats", help="articles per source, day and credit; last crawls"
+    )
+    _common(
+        parser,
+        "print the counts as JSON instead of tables",
+        "zone of the days counted and of printed times",
     )
     parser.add_argument("--days", type=int, default=14, help="most recent days shown (default 14)")
     parser.set_defaults(func=run_stats)
@@ -115,8 +165,12 @@ def _database(args: argparse.Namespace) -> Iterator[Engine]:
     url = resolve_database_url(args.database)
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise CommandError(f"invalid database URL {url!r}", EXIT_DATABASE) from exc
+    except (ArgumentError, ValueError) as exc:
+        # make_url raises ValueError for a port that is not a number.
+        reason = "its port is not a number" if isinstance(exc, ValueError) else "unparseable"
+        raise CommandError(
+            f"invalid database URL {_redacted(url)!r}: {reason}", EXIT_DATABASE
+        ) from None
     path = parsed.database
     if parsed.get_backend_name() == "sqlite" and path and path != ":memory:":
         # Reading must not leave an empty database behind a mistyped path.
@@ -133,6 +187,25 @@ def _database(args: argparse.Namespace) -> Iterator[Engine]:
         raise CommandError(f"database {safe_url(url)}: {reason}", EXIT_DATABASE) from exc
     finally:
         engine.dispose()
+
+
+def _redacted(url: str) -> str:
+    """``url`` with any password masked, even when SQLAlchemy cannot parse it."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def _check_text(args: argparse.Namespace) -> None:
+    """Refuse text arguments the database cannot take (bytes that are not UTF-8, NUL)."""
+    for name, label in TEXT_ARGUMENTS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CommandError(f"{label} is not valid UTF-8 text") from None
+        if "\x00" in value and name != "query":  # search text splits words at NUL
+            raise CommandError(f"{label} contains a NUL character")
 
 
 def _zone(args: argparse.Namespace) -> tzinfo:
@@ -190,8 +263,12 @@ def _filters(args: argparse.Namespace, engine: Engine) -> query.ArticleFilter:
 def _paging(args: argparse.Namespace) -> tuple[int, int]:
     if args.limit < 1:
         raise CommandError(f"--limit must be at least 1, not {args.limit}")
+    if args.limit > MAX_LIMIT:
+        raise CommandError(f"--limit must be at most {MAX_LIMIT}; use export for more")
     if args.offset < 0:
         raise CommandError(f"--offset must be 0 or more, not {args.offset}")
+    if args.offset > query.MAX_ID:
+        raise CommandError(f"--offset must be at most {query.MAX_ID}")
     return args.limit, args.offset
 
 
@@ -255,8 +332,13 @@ def _markers() -> tuple[str, str]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    _check_text(args)
     zone = _zone(args)
     limit, offset = _paging(args)
+    try:
+        query.search_terms(args.query)
+    except query.InvalidQuery as exc:
+        raise CommandError(str(exc)) from None
     with _database(args) as engine:
         filters = _filters(args, engine)
         hits = query.search(
@@ -281,6 +363,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    _check_text(args)
     zone = _zone(args)
     limit, offset = _paging(args)
     with _database(args) as engine:
@@ -299,9 +382,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    _check_text(args)
     zone = _zone(args)
+    wanted = args.article.strip()
+    if wanted.isascii() and wanted.isdigit() and not 0 < int(wanted) <= query.MAX_ID:
+        raise CommandError(f"article id {wanted} is out of range (1 to {query.MAX_ID})")
     with _database(args) as engine:
-        article = query.get_article(engine, args.article)
+        article = query.get_article(engine, wanted)
     if article is None:
         return _no_results(f"no article with id or URL {args.article!r}")
     if args.json:
@@ -341,10 +428,13 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    _check_text(args)
     zone = _zone(args)
+    if args.days < 0:
+        raise CommandError(f"--days must be 0 or more, not {args.days}")
     with _database(args) as engine:
         result = query.stats(engine, tz=args.tz)
-    days = result.days[: max(args.days, 0)]
+    days = result.days[: args.days]
     if args.json:
         _print_json({**asdict(result), "days": days})
         return EXIT_OK
@@ -410,8 +500,11 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    _check_text(args)
     if args.format == "parquet" and args.output == "-":
         raise CommandError("parquet cannot be written to stdout: give --output FILE")
+    if args.output != "-":
+        _output_kind(Path(args.output))  # refused before the database is opened
     with _database(args) as engine:
         rows = query.iter_articles(engine, _filters(args, engine), batch_size=PARQUET_BATCH)
         count = _export(rows, args.format, args.output)
@@ -424,23 +517,82 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK if count else _no_results()
 
 
+def _output_kind(path: Path) -> str:
+    """``missing``, ``file`` or ``fifo``: what export may write at ``path`` (else CommandError)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISLNK(mode):
+        kind = "a symbolic link"
+    elif stat.S_ISDIR(mode):
+        kind = "a directory"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "a socket"
+    raise CommandError(
+        f"--output {path} is {kind}, not a regular file: give a file path, or - for stdout"
+    )
+
+
+def _open_for(fmt: str, fd: int) -> IO[Any]:
+    if fmt == "parquet":
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
 def _export(rows: Iterator[dict[str, Any]], fmt: str, output: str) -> int:
-    """Write ``rows`` to ``output`` (``-`` = stdout); a file appears only once complete."""
+    """Write ``rows`` to ``output``: ``-`` is stdout, a FIFO is streamed into, and a file
+    (new or regular) appears only once complete, renamed from a fresh temporary name."""
     writer: Callable[[Iterator[dict[str, Any]], Any], int] = WRITERS[fmt]
     if output == "-":
         return writer(rows, sys.stdout)
     target = Path(output)
-    partial = target.with_name(target.name + ".part")
     try:
-        if fmt == "parquet":
-            count = writer(rows, partial)
-        else:
-            with partial.open("w", encoding="utf-8", newline="") as stream:
-                count = writer(rows, stream)
-        partial.replace(target)
+        if _output_kind(target) == "fifo":
+            return _write_fifo(rows, fmt, target, writer)
+        return _write_replacing(rows, fmt, target, writer)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def _write_fifo(
+    rows: Iterator[dict[str, Any]], fmt: str, target: Path, writer: Callable[..., int]
+) -> int:
+    # O_NOFOLLOW: a symlink swapped in since the check is refused, not followed.
+    fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW | os.O_NOCTTY)
+    if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CommandError(f"--output {target} changed while opening it; nothing was written")
+    with _open_for(fmt, fd) as stream:
+        return writer(rows, stream)
+
+
+def _write_replacing(
+    rows: Iterator[dict[str, Any]], fmt: str, target: Path, writer: Callable[..., int]
+) -> int:
+    # mkstemp creates a new, unpredictable name with O_EXCL: a name planted beside the
+    # target (a symlink, say) is never opened. The result keeps a replaced file's mode.
+    existing = target.exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE(target.stat().st_mode) if existing else 0o666 & ~umask
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    partial = Path(name)
+    try:
+        with _open_for(fmt, fd) as stream:
+            os.fchmod(stream.fileno(), mode)
+            count = writer(rows, stream)
+        if _output_kind(target) not in ("missing", "file"):
+            raise CommandError(f"--output {target} changed while writing it; nothing was replaced")
+        partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -484,7 +636,7 @@ def parquet_schema() -> Any:
     return pa.schema([(name, types.get(name, pa.string())) for name in query.export_columns()])
 
 
-def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
+def write_parquet(rows: Iterable[dict[str, Any]], path: Path | IO[bytes]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
