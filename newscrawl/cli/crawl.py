@@ -238,7 +238,7 @@ def pending_backfills(session: Any) -> dict[str, list[Any]]:
     return pending
 
 
-def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import json
 
     from sqlalchemy import select
@@ -247,6 +247,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from newscrawl.db.models import CrawlRun
     from newscrawl.holder import is_gone, printable
 
+    out = out or sys.stdout  # looked up now: a default argument would keep the stdout of import time
     url = resolve_database_url(args.database)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise CommandError(f"no database at {safe_url(url)}; run a crawl first", EXIT_DATABASE)
