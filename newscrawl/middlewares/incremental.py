@@ -41,7 +41,7 @@ def known_articles(engine: Engine, urls: Iterable[str], chunk: int = LOOKUP_CHUN
                 select(ArticleRow.url, ArticleRow.published_at)
                 .where(ArticleRow.url.in_(unique[start:start + chunk]))
             )
-            found.update(rows.tuples().all())
+            found.update((url, published) for url, published in rows)
     return found
 
 
