@@ -35,6 +35,9 @@ class GeneratedMirror(Mirror):
 
     def __init__(self, site: dict[str, bytes]) -> None:
         self.site = site
+        #: Listing page K serves the site's page K + offset: with offset 2, the newest 40
+        #: articles are not listed yet; setting it to 0 publishes them at the top.
+        self.page_offset = 0
         self.requests: list[str] = []
         self.request_times: list[float] = []
         self._lock = threading.Lock()
@@ -45,12 +48,20 @@ class GeneratedMirror(Mirror):
         with self._lock:
             self.requests.append(raw_path)
             self.request_times.append(time.monotonic())
+        if self.page_offset and raw_path.startswith(SECTION) and not raw_path.startswith(f"{SECTION}/"):
+            page = int(raw_path.partition("page=")[2] or 1)
+            raw_path = f"{SECTION}?page={page + self.page_offset}"
         status, content_type, body = lookup(self.site, raw_path)
         # A few ms per page, as a site answers: the crawl lasts long enough to be killed mid-way.
         return Reply(status, content_type, body, sleep=0.005)
 
     def article_urls(self) -> set[str]:
         return {canonicalize_url(self.url(path)) for path in self.site if path.startswith(f"{SECTION}/")}
+
+    def listed(self, count: int) -> list[str]:
+        """The ``count`` newest articles, in listing order (the site's article pages are newest first)."""
+        paths = [path for path in self.site if path.startswith(f"{SECTION}/")]
+        return [canonicalize_url(self.url(path)) for path in paths[:count]]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +184,23 @@ def test_status_names_an_incomplete_backfill(
     backfill = [line for line in lines if "backfill incomplete" in line]
     assert len(backfill) == 1 and backfill[0].startswith("japantoday: backfill incomplete: listing page ")
     assert " of 101 reached" in backfill[0], backfill
+
+
+def test_a_resumed_walk_goes_as_much_further_as_new_articles_pushed_the_listing_down(
+    generated_mirror: GeneratedMirror, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'newscrawl.db'}"
+    engine = open_database(database)
+    generated_mirror.page_offset = 2  # the 40 newest articles are not published yet
+    command = newscrawl_command(generated_mirror, database, "-a", "max_pages=10")
+    after = crawl_and_kill(command, tmp_path, engine, 90, signal.SIGKILL)
+    assert after < 200
+    generated_mirror.page_offset = 0  # 40 new articles: every listing page moved down by two
+    result = plain_rerun(generated_mirror, database, tmp_path)
+    with Session(engine) as session:
+        urls = set(session.scalars(select(ArticleRow.url)))
+    engine.dispose()  # type: ignore[attr-defined]
+    # The killed walk asked for its 10 pages (articles 41-240 of today's listing); the resumed
+    # one adds the 40 new ones on top: 12 pages, 240 articles, nothing older.
+    wanted = set(generated_mirror.listed(240))
+    assert urls == wanted, (len(urls), len(wanted - urls), len(urls - wanted), result.stdout)

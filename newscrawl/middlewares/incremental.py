@@ -132,10 +132,10 @@ class IncrementalMiddleware:
             logger.info("%s: resuming an unfinished walk (listing page %d of %d read before): walking on "
                         "past known articles", spider.name, walk.deepest_page, walk.max_pages)
 
-    def _reached(self, page: int, links: list[str]) -> None:
-        """Keep the walk's progress: the deepest listing page read, and its last article link."""
+    def _reached(self, page: int, links: list[str], frontier: str | None) -> None:
+        """Keep the walk's progress: the deepest listing page read, and its last own article link."""
         walk, spider = self.walk, self.crawler.spider
-        if walk is None or not links:
+        if walk is None or frontier is None:
             return
         raised = None
         if not self.frontier_met:
@@ -149,7 +149,7 @@ class IncrementalMiddleware:
                 self.crawler.stats.set_value("incremental/resume_shift", shift)
         try:
             with Session(self._engine()) as session, session.begin():
-                reach_page(session, walk.id, page, links[-1], datetime.now(timezone.utc), raised)
+                reach_page(session, walk.id, page, frontier, datetime.now(timezone.utc), raised)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             logger.warning("resume point not updated (%s)", exc)
 
@@ -192,12 +192,18 @@ class IncrementalMiddleware:
         now = datetime.now(timezone.utc)
         run_of_known = longest_run = fetched = 0
         reached_watermark = False
+        frontier = dated_frontier = None
         for request in articles:
             key = fingerprint(request.url)
             if key in self.seen:
                 stats.inc_value("incremental/repeated")
                 continue
             self.seen.add(key)
+            # The page's own last link marks how deep the walk got: a dated teaser if there is
+            # one (sidebars repeat on every page, and only the first page sees them first).
+            frontier = request.url
+            if request.meta.get(META_LISTED_RAW):
+                dated_frontier = request.url
             stats.inc_value("incremental/links")
             listed = parse_datetime(request.meta.get(META_LISTED_RAW), zone)
             if since and listed and listed.date() < since:
@@ -220,7 +226,7 @@ class IncrementalMiddleware:
             yield request
         yield from others
         if isinstance(page, int):
-            self._reached(page, [r.url for r in articles])
+            self._reached(page, [r.url for r in articles], dated_frontier or frontier)
         stop = self._stop_reason(since or resuming, reached_watermark, longest_run, fetched, len(articles))
         if stop:
             stats.inc_value(f"incremental/stopped/{stop}")
