@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from bench.genmirror import SECTION, generate, lookup
 from newscrawl.cli import main
 from newscrawl.db import ArticleRow, open_database
+from newscrawl.db.resume import Walk, begin_walk, finish_walk, joined_since, reach_page
 from newscrawl.urls import canonicalize_url
 from tests.conftest import MIRROR_SETTINGS, ROOT
 from tests.support.mirror import Mirror, Reply
@@ -204,3 +206,43 @@ def test_a_resumed_walk_goes_as_much_further_as_new_articles_pushed_the_listing_
     # one adds the 40 new ones on top: 12 pages, 240 articles, nothing older.
     wanted = set(generated_mirror.listed(240))
     assert urls == wanted, (len(urls), len(wanted - urls), len(urls - wanted), result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("own", "pending", "joined"),
+    [
+        (None, None, None),
+        (None, date(2026, 1, 1), date(2026, 1, 1)),  # a plain rerun keeps the killed walk's watermark
+        (date(2026, 3, 1), None, date(2026, 3, 1)),
+        (date(2026, 3, 1), date(2026, 1, 1), date(2026, 1, 1)),  # the deeper of the two
+        (date(2025, 3, 1), date(2026, 1, 1), date(2025, 3, 1)),
+    ],
+)
+def test_joined_since(own: date | None, pending: date | None, joined: date | None) -> None:
+    assert joined_since(own, pending) == joined
+
+
+def test_a_walk_is_resumed_until_a_crawl_finishes_it(db_url: str) -> None:
+    engine = open_database(db_url)
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    url = "https://japantoday.com/category/politics"
+
+    def begin(max_pages: int, since: date | None = None) -> Walk:
+        with Session(engine) as session, session.begin():
+            return begin_walk(session, "japantoday", url, max_pages, since, now)
+
+    first = begin(101)
+    assert (first.resuming, first.max_pages) == (False, 101)
+    with Session(engine) as session, session.begin():
+        reach_page(session, first.id, 7, f"{url}/seventh", now)
+        reach_page(session, first.id, 3, f"{url}/third", now)  # a shallower page changes nothing
+    second = begin(3)  # killed: the plain rerun joins the unfinished walk
+    assert second == Walk(first.id, 101, None, True, 7, f"{url}/seventh")
+    with Session(engine) as session, session.begin():
+        finish_walk(session, second.id, now)
+    third = begin(3)
+    assert (third.id, third.resuming, third.max_pages, third.deepest_page) == (first.id, False, 3, 0)
+    with Session(engine) as session, session.begin():
+        other = begin_walk(session, "japantoday", "http://127.0.0.1:8000/category/politics", 5, None, now)
+    assert other.id != first.id and not other.resuming
+    engine.dispose()
