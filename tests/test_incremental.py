@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newscrawl.cli.crawl import crawl_lock, default_lock_path
+from newscrawl.cli.lock import crawl_lock, default_lock_path
 from newscrawl.db import ArticleRevision, ArticleRow, CrawlRun, open_database
 from tests.conftest import MIRROR_SETTINGS, ROOT, run_crawl
 from tests.support.mirror import Mirror

@@ -21,12 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from newscrawl.cli import CommandError
-from newscrawl.cli.crawl import crawl_lock, mark_aborted_runs
+from newscrawl.cli.crawl import mark_aborted_runs
+from newscrawl.cli.lock import crawl_lock
 from newscrawl.db import CrawlRun, open_database
-from tests.conftest import MIRROR_SETTINGS, ROOT, SITES
+from tests.conftest import SITES
+from tests.support.commands import LISTING, environment, newscrawl_crawl
 from tests.support.mirror import Mirror, Reply
-
-LISTING = "/category/politics"
 
 
 class GatedMirror(Mirror):
@@ -50,20 +50,6 @@ def gated_mirror() -> Iterator[GatedMirror]:
     with mirror:
         yield mirror
         mirror.gate.set()
-
-
-def newscrawl_crawl(mirror: Mirror, database: str) -> list[str]:
-    command = [str(Path(sys.executable).with_name("newscrawl")), "crawl", "japantoday", "--database", database,
-               "-a", f"start_url={mirror.url(LISTING)}"]
-    for name, value in MIRROR_SETTINGS.items():
-        command += ["-s", f"{name}={value}"]
-    return command
-
-
-def environment() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("NEWSCRAWL_DATABASE_URL", None)
-    return env
 
 
 def runs(database: str) -> list[tuple[str, str]]:

@@ -4,11 +4,9 @@ then plain reruns (no `since`) store every article exactly once; `status` says w
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from newscrawl.cli import main
 from newscrawl.db import ArticleRow, open_database
 from newscrawl.db.resume import Walk, begin_walk, finish_walk, joined_since, reach_page
 from newscrawl.urls import canonicalize_url
-from tests.conftest import MIRROR_SETTINGS, ROOT
+from tests.support.commands import environment, newscrawl_crawl
 from tests.support.mirror import Mirror, Reply
 
 pytestmark = pytest.mark.e2e
@@ -77,20 +75,6 @@ def generated_mirror(generated_site: dict[str, bytes]) -> Iterator[GeneratedMirr
         yield mirror  # type: ignore[misc]
 
 
-def newscrawl_command(mirror: Mirror, database: str, *args: str) -> list[str]:
-    command = [str(Path(sys.executable).with_name("newscrawl")), "crawl", "japantoday", "--database", database,
-               "-a", f"start_url={mirror.url(SECTION)}", *args]
-    for name, value in MIRROR_SETTINGS.items():
-        command += ["-s", f"{name}={value}"]
-    return command
-
-
-def environment() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("NEWSCRAWL_DATABASE_URL", None)
-    return env
-
-
 def stored(engine: object) -> tuple[int, int]:
     """(rows, distinct URLs) in the articles table."""
     with Session(engine) as session:  # type: ignore[arg-type]
@@ -119,7 +103,7 @@ def crawl_and_kill(command: list[str], cwd: Path, engine: object, at_least: int,
 
 
 def plain_rerun(mirror: Mirror, database: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(newscrawl_command(mirror, database), cwd=cwd, env=environment(),
+    result = subprocess.run(newscrawl_crawl(mirror, database), cwd=cwd, env=environment(),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -139,14 +123,14 @@ def test_a_killed_backfill_is_finished_by_plain_reruns_every_article_once(
     rng = random.Random(seed)
     kills = []
     # The backfill asks for more pages than the section has (as in the report: max_pages=101).
-    command = newscrawl_command(generated_mirror, database, "-a", "max_pages=101")
+    command = newscrawl_crawl(generated_mirror, database, "-a", "max_pages=101")
     for how in signals:
         before = stored(engine)[0]
         target = before + rng.randint(20, ARTICLES - before - 60)
         after = crawl_and_kill(command, tmp_path, engine, target, how)
         kills.append((how.name, target, after))
         assert after < ARTICLES, f"the crawl ended before it was killed: {kills}"
-        command = newscrawl_command(generated_mirror, database)  # later kills hit plain reruns
+        command = newscrawl_crawl(generated_mirror, database)  # later kills hit plain reruns
 
     capsys.readouterr()
     assert main(["status", "--database", database, "--json"]) == 0
@@ -176,7 +160,7 @@ def test_status_names_an_incomplete_backfill(
     database = f"sqlite:///{tmp_path / 'newscrawl.db'}"
     # CLOSESPIDER_PAGECOUNT ends the crawl early (finish reason closespider_pagecount): unfinished.
     result = subprocess.run(
-        newscrawl_command(generated_mirror, database, "-a", "max_pages=101", "-s", "CLOSESPIDER_PAGECOUNT=30"),
+        newscrawl_crawl(generated_mirror, database, "-a", "max_pages=101", "-s", "CLOSESPIDER_PAGECOUNT=30"),
         cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr[-2000:]
     assert main(["status", "--database", database]) == 0
@@ -194,7 +178,7 @@ def test_a_resumed_walk_goes_as_much_further_as_new_articles_pushed_the_listing_
     database = f"sqlite:///{tmp_path / 'newscrawl.db'}"
     engine = open_database(database)
     generated_mirror.page_offset = 2  # the 40 newest articles are not published yet
-    command = newscrawl_command(generated_mirror, database, "-a", "max_pages=10")
+    command = newscrawl_crawl(generated_mirror, database, "-a", "max_pages=10")
     after = crawl_and_kill(command, tmp_path, engine, 90, signal.SIGKILL)
     assert after < 200
     generated_mirror.page_offset = 0  # 40 new articles: every listing page moved down by two

@@ -16,7 +16,7 @@ from newscrawl.cli import (
     EXIT_OK,
     CommandError,
 )
-from newscrawl.cli.lock import crawl_lock, database_lock, default_lock_path  # noqa: F401 (re-exported)
+from newscrawl.cli.lock import database_lock
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
