@@ -211,10 +211,13 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 def run_verdict(run: Any, gone: bool) -> tuple[str, str]:
     """The status and health text ``status`` shows for a run: only a finished, healthy run reads ``ok``."""
+    from newscrawl.holder import printable
+
+    where = f"pid {run.pid} on {printable(run.host or '?')}"
     if run.status == "running" and gone:
-        return "aborted", f"ABORTED: its process (pid {run.pid} on {run.host}) is gone"
+        return "aborted", f"ABORTED: its process ({where}) is gone"
     if run.status == "running":
-        where = f" (pid {run.pid} on {run.host})" if run.pid is not None else ""
+        where = f" ({where})" if run.pid is not None else ""
         return "running", f"running{where}"
     if run.status == "aborted":
         return "aborted", "ABORTED: the crawl was killed before it ended"

@@ -8,7 +8,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,19 +133,25 @@ def advisory_lock(database_url: str) -> Iterator[None]:
     try:
         engine = create_database_engine(database_url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        name = f"{APPLICATION_NAME} {current().describe()}"[:63]
+        connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name})
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
+        holder = None if taken else _advisory_holder(connection)
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
         raise CommandError(f"cannot take the crawl lock in {safe_url(database_url)}: "
                            f"{str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0]}", EXIT_DATABASE) from None
     try:
-        name = f"{APPLICATION_NAME} {current().describe()}"[:63]
-        connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name})
-        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar():
+        if holder is not None:
             raise CommandError(f"another crawl is running (advisory lock in {safe_url(database_url)} held "
-                               f"by {_advisory_holder(connection)}); exiting", EXIT_LOCKED)
-        yield
+                               f"by {holder}); exiting", EXIT_LOCKED)
+        try:
+            yield
+        finally:
+            with suppress(SQLAlchemyError):  # a lost connection took its session's lock with it
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
     finally:
-        connection.close()  # ends the session, which releases the lock
-        engine.dispose()
+        connection.close()
+        engine.dispose()  # closes the pooled connection itself
 
 
 def _advisory_holder(connection: object) -> str:
