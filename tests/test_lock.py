@@ -224,3 +224,24 @@ def test_a_crawl_run_records_its_host_and_process(japantoday_mirror: Mirror, tmp
         assert (run.host, run.pid) == (socket.gethostname(), process.pid)
         assert run.process_start and run.process_start.count(":") == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("status", "gone", "finish_reason", "health", "shown"),
+    [
+        ("finished", False, "finished", [], ("finished", "ok")),
+        ("unhealthy", False, "finished", ["field 'title' missing"], ("unhealthy", "field 'title' missing")),
+        ("failed", False, "shutdown", [], ("failed", "FAILED: ended with shutdown")),
+        ("aborted", False, None, [], ("aborted", "ABORTED: the crawl was killed before it ended")),
+        ("running", True, None, [], ("aborted", "ABORTED: its process (pid 7 on h\\x1b) is gone")),
+        ("running", False, None, [], ("running", "running (pid 7 on h\\x1b)")),
+    ],
+)
+def test_status_shows_failed_aborted_and_running_runs_plainly(
+    status: str, gone: bool, finish_reason: str | None, health: list[str], shown: tuple[str, str]
+) -> None:
+    from newscrawl.cli.crawl import run_verdict
+
+    run = CrawlRun(spider="japantoday", status=status, finish_reason=finish_reason, health=health,
+                   host="h\x1b", pid=7)
+    assert run_verdict(run, gone) == shown
