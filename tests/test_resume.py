@@ -126,7 +126,7 @@ def test_a_killed_backfill_is_finished_by_plain_reruns_every_article_once(
     command = newscrawl_crawl(generated_mirror, database, "-a", "max_pages=101")
     for how in signals:
         before = stored(engine)[0]
-        target = before + rng.randint(20, ARTICLES - before - 60)
+        target = before + rng.randint(20, (ARTICLES - before) // 2)  # well before the end
         after = crawl_and_kill(command, tmp_path, engine, target, how)
         kills.append((how.name, target, after))
         assert after < ARTICLES, f"the crawl ended before it was killed: {kills}"
