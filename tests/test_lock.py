@@ -117,6 +117,26 @@ def test_a_second_crawl_of_the_same_database_by_another_spelling_exits_4_and_lea
     assert runs(first_url) == [("japantoday", "finished")]
 
 
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_crawl_killed_holding_the_lock_frees_it_and_the_next_one_marks_it_aborted(
+    gated_mirror: GatedMirror, tmp_path: Path, request: pytest.FixtureRequest, kind: str
+) -> None:
+    database = f"sqlite:///{tmp_path / 'news.db'}" if kind == "sqlite" else request.getfixturevalue("role_url")
+    first = subprocess.Popen(newscrawl_crawl(gated_mirror, database), cwd=tmp_path, env=environment(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert gated_mirror.listing_asked.wait(60), "the first crawl never started"
+    finally:
+        first.kill()
+        first.wait()
+    gated_mirror.gate.set()
+    second = subprocess.run(newscrawl_crawl(gated_mirror, database), cwd=tmp_path, env=environment(),
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert runs(database) == [("japantoday", "aborted"), ("japantoday", "finished")]
+
 def test_a_symlink_planted_at_the_lock_file_is_not_followed(tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
