@@ -50,7 +50,7 @@ def save(engine: Any, values: dict[str, Any], now: datetime) -> Outcome:
 def test_migrations_create_the_documented_tables_and_columns(db_url: str) -> None:
     engine = open_database(db_url)
     inspector = inspect(engine)
-    assert {"articles", "article_revisions", "crawl_runs", "alembic_version"} <= set(
+    assert {"articles", "article_revisions", "crawl_runs", "resume_points", "alembic_version"} <= set(
         inspector.get_table_names()
     )
     columns = {c["name"] for c in inspector.get_columns("articles")}
@@ -61,6 +61,8 @@ def test_migrations_create_the_documented_tables_and_columns(db_url: str) -> Non
     } <= columns
     unique = [u["column_names"] for u in inspector.get_unique_constraints("articles")]
     assert ["url"] in unique
+    assert {"host", "pid", "process_start"} <= {c["name"] for c in inspector.get_columns("crawl_runs")}
+    assert ["source", "start_url"] in [u["column_names"] for u in inspector.get_unique_constraints("resume_points")]
     # Opening again is a no-op, not an error.
     open_database(db_url).dispose()
     engine.dispose()

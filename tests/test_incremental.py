@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newscrawl.cli.crawl import crawl_lock, default_lock_path
+from newscrawl.cli.lock import crawl_lock, default_lock_path
 from newscrawl.db import ArticleRevision, ArticleRow, CrawlRun, open_database
 from tests.conftest import MIRROR_SETTINGS, ROOT, run_crawl
 from tests.support.mirror import Mirror
@@ -261,3 +261,31 @@ def test_bad_input_gives_one_line_and_a_documented_exit_code(
     result = newscrawl(tmp_path, *args)
     assert result.returncode == code, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_seen_state_lookup_takes_any_number_of_urls(db_url: str) -> None:
+    """A 1M-URL sitemap once failed with "too many SQL variables" (SQLite allows 32,766 bound
+    parameters upstream, 250,000 as Debian builds it) or over PostgreSQL's 65,535: 300k links
+    on one page must be one lookup, done in slices."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from newscrawl.middlewares.incremental import known_articles
+
+    urls = [f"https://example.test/category/politics/story-{i}" for i in range(300_000)]
+    stored = urls[::250] + [urls[-1]]
+    published = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+    engine = open_database(db_url)
+    with Session(engine) as session, session.begin():
+        session.execute(insert(ArticleRow), [
+            {"url": url, "source": "japantoday", "title": "t", "body": "b", "published_at": published,
+             "authors": [], "tags": [], "content_hash": "0" * 64, "first_seen_at": published,
+             "last_seen_at": published}
+            for url in stored
+        ])
+    # Repeats in the input (a sitemap listing a URL twice) are looked up once.
+    found = known_articles(engine, urls + urls[:50])
+    engine.dispose()
+    assert set(found) == set(stored) and len(stored) == 1201
+    assert set(found.values()) == {published}

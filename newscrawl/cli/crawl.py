@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import os
 import shlex
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,10 +13,10 @@ from typing import Any, TextIO
 from newscrawl.cli import (
     EXIT_DATABASE,
     EXIT_FAILURE,
-    EXIT_LOCKED,
     EXIT_OK,
     CommandError,
 )
+from newscrawl.cli.lock import database_lock
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
@@ -64,36 +59,6 @@ class SpiderResult:
         ]
         line = "; ".join(parts)
         return line + "".join(f"\n  problem: {p}" for p in self.problems)
-
-
-def default_lock_path(database_url: str) -> Path:
-    """One lock per database: beside a SQLite file, else in the temp dir keyed by the URL."""
-    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
-        return Path(database_url.removeprefix("sqlite:///") + ".lock")
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"newscrawl-{digest}.lock"
-
-
-@contextmanager
-def crawl_lock(path: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock; raises :class:`CommandError` (exit 4) when held."""
-    handle = open(path, "a+")  # noqa: SIM115 (held for the whole crawl)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise CommandError(
-                f"another crawl is running (lock {path} held by pid {holder}); exiting", EXIT_LOCKED
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -166,21 +131,35 @@ def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[
 
 
 def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
-    """Runs still 'running' while we hold the lock were killed: say so (status 'aborted')."""
-    from sqlalchemy import update
+    """Runs still 'running' whose process is gone were killed: say so (status 'aborted').
+
+    Any spider's run qualifies, but only one recorded on this host whose PID is free or now
+    belongs to a later process; a live run (another spider's ``scrapy crawl``) is left alone,
+    and so is one on another host. A row from before runs recorded their process is taken
+    as killed only for ``spiders``, the ones this crawl (holding the lock) is about to run.
+    """
+    from sqlalchemy import or_, select
     from sqlalchemy.orm import Session
 
     from newscrawl.db.models import CrawlRun
+    from newscrawl.holder import is_gone
 
     engine = open_database(database_url)
     try:
         with Session(engine) as session, session.begin():
-            result = session.execute(
-                update(CrawlRun)
-                .where(CrawlRun.status == "running", CrawlRun.spider.in_(spiders))
-                .values(status="aborted")
-            )
-            return int(result.rowcount or 0)
+            running = session.scalars(
+                select(CrawlRun).where(
+                    CrawlRun.status == "running",
+                    or_(CrawlRun.pid.is_not(None), CrawlRun.spider.in_(spiders)),
+                )
+            ).all()
+            aborted = [
+                run for run in running
+                if run.pid is None or is_gone(run.host, run.pid, run.process_start)
+            ]
+            for run in aborted:
+                run.status = "aborted"
+            return len(aborted)
     finally:
         engine.dispose()
 
@@ -193,12 +172,11 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     names = _select_spiders(get_spider_loader(settings), args.spiders)
     spargs = _spider_args(args.arg)
-    lock = Path(args.lock_file) if args.lock_file else default_lock_path(database_url)
     try:
         open_database(database_url).dispose()
     except DatabaseUnavailable as exc:
         raise CommandError(f"{exc}; nothing was crawled", EXIT_DATABASE) from None
-    with crawl_lock(lock):
+    with database_lock(database_url, args.lock_file):
         mark_aborted_runs(database_url, names)
         results = run_crawls(settings, names, spargs)
     for result in results:
@@ -263,14 +241,48 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_verdict(run: Any, gone: bool) -> tuple[str, str]:
+    """The status and health text ``status`` shows for a run: only a finished, healthy run reads ``ok``."""
+    from newscrawl.holder import printable
+
+    where = f"pid {run.pid} on {printable(run.host or '?')}"
+    if run.status == "running" and gone:
+        return "aborted", f"ABORTED: its process ({where}) is gone"
+    if run.status == "running":
+        where = f" ({where})" if run.pid is not None else ""
+        return "running", f"running{where}"
+    if run.status == "aborted":
+        return "aborted", "ABORTED: the crawl was killed before it ended"
+    problems = "; ".join(run.health or [])
+    if run.status == "failed":
+        return "failed", f"FAILED: ended with {run.finish_reason or 'no finish reason'}" + (
+            f"; {problems}" if problems else "")
+    return run.status, problems or "ok"
+
+
+def pending_backfills(session: Any) -> dict[str, list[Any]]:
+    """Unfinished listing walks per source (the next crawl of the source resumes them)."""
+    from sqlalchemy import select
+
+    from newscrawl.db.models import ResumePoint
+
+    pending: dict[str, list[Any]] = {}
+    for point in session.scalars(select(ResumePoint).where(ResumePoint.complete.is_(False))
+                                 .order_by(ResumePoint.source, ResumePoint.id)):
+        pending.setdefault(point.source, []).append(point)
+    return pending
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import json
 
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from newscrawl.db.models import CrawlRun
+    from newscrawl.holder import is_gone, printable
 
+    out = out or sys.stdout  # looked up now: a default argument would keep the stdout of import time
     url = resolve_database_url(args.database)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise CommandError(f"no database at {safe_url(url)}; run a crawl first", EXIT_DATABASE)
@@ -280,33 +292,48 @@ def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise CommandError(str(exc), EXIT_DATABASE) from None
     with Session(engine) as session:
         runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).all()
+        backfills = pending_backfills(session)
     engine.dispose()
     latest: dict[str, list[CrawlRun]] = {}
     for run in runs:
         if len(latest.setdefault(run.spider, [])) < args.last:
             latest[run.spider].append(run)
-    if not latest:
+    if not latest and not backfills:
         print("no crawls recorded yet", file=sys.stderr)
         return EXIT_OK
-    rows = [
-        {
-            "spider": r.spider, "started_at": r.started_at.isoformat(timespec="seconds"),
-            "seconds": round((r.finished_at - r.started_at).total_seconds(), 1) if r.finished_at else None,
-            "status": r.status, "scraped": r.scraped, "inserted": r.inserted, "updated": r.updated,
-            "dropped": r.dropped, "requests": r.requests, "health": r.health,
-        }
-        for spider in sorted(latest) for r in latest[spider]
+    rows = []
+    for spider in sorted(latest):
+        for r in latest[spider]:
+            status, health = run_verdict(r, r.status == "running" and is_gone(r.host, r.pid, r.process_start))
+            rows.append({
+                "spider": r.spider, "started_at": r.started_at.isoformat(timespec="seconds"),
+                "seconds": round((r.finished_at - r.started_at).total_seconds(), 1) if r.finished_at else None,
+                "status": status, "scraped": r.scraped, "inserted": r.inserted, "updated": r.updated,
+                "dropped": r.dropped, "requests": r.requests, "health": r.health, "verdict": health,
+                "host": r.host, "pid": r.pid,
+            })
+    walks = [
+        {"spider": source, "start_url": printable(p.start_url), "deepest_page": p.deepest_page,
+         "max_pages": p.max_pages, "since": p.since.isoformat() if p.since else None,
+         "started_at": p.started_at.isoformat(timespec="seconds")}
+        for source in sorted(backfills) for p in backfills[source]
     ]
+    for row in rows:
+        row["backfill_incomplete"] = [w for w in walks if w["spider"] == row["spider"]]
     if args.json:
         print(json.dumps(rows, indent=2), file=out)
         return EXIT_OK
     header = f"{'spider':<14} {'started (UTC)':<20} {'secs':>6} {'status':<10} {'scraped':>7} {'new':>5} {'upd':>4} {'drop':>5}  health"
     print(header, file=out)
     for row in rows:
-        health = "ok" if not row["health"] else "; ".join(row["health"])
         print(f"{row['spider']:<14} {row['started_at'][:19]:<20} {'' if row['seconds'] is None else row['seconds']:>6} "
               f"{row['status']:<10} {row['scraped']:>7} {row['inserted']:>5} {row['updated']:>4} "
-              f"{row['dropped']:>5}  {health}", file=out)
+              f"{row['dropped']:>5}  {row['verdict']}", file=out)
+    for walk in walks:
+        since = f", down to {walk['since']}" if walk["since"] else ""
+        print(f"{walk['spider']}: backfill incomplete: listing page {walk['deepest_page']} of "
+              f"{walk['max_pages']} reached{since} ({walk['start_url']}, started {walk['started_at'][:19]}); "
+              "the next crawl of it resumes there", file=out)
     return EXIT_OK
 
 
@@ -321,7 +348,7 @@ def register(subparsers: Any) -> None:
     crawl.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
     crawl.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
     crawl.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
-    crawl.add_argument("--lock-file", help="lock file (default: beside the SQLite file, or in /tmp)")
+    crawl.add_argument("--lock-file", help="lock file (default: beside the SQLite file's real path; an advisory lock in PostgreSQL)")
     crawl.set_defaults(func=cmd_crawl)
 
     schedule = subparsers.add_parser(

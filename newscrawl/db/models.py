@@ -1,13 +1,14 @@
-"""SQLAlchemy 2 schema: articles, their revisions, and one row per crawl run."""
+"""SQLAlchemy 2 schema: articles, their revisions, one row per crawl run, and resume points."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -135,7 +137,9 @@ class CrawlRun(Base):
     """One crawl of one spider: when, how it ended, what it did, and whether it looked healthy.
 
     ``status``: ``running``, then ``finished`` (healthy), ``unhealthy`` (finished but a
-    health check failed; see ``health``) or ``failed`` (ended early).
+    health check failed; see ``health``) or ``failed`` (ended early); ``aborted`` when a
+    later crawl found the run's process gone (``host``, ``pid``, ``process_start``) while
+    the row still said ``running``.
     """
 
     __tablename__ = "crawl_runs"
@@ -161,3 +165,34 @@ class CrawlRun(Base):
     healthy: Mapped[bool | None] = mapped_column(Boolean)
     health: Mapped[list[str]] = mapped_column(JSON, default=list)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The crawl's process: host name, PID, and the process's start (``boot id:ticks`` on
+    #: Linux) so a PID reused by another program is not taken for the crawl.
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    process_start: Mapped[str | None] = mapped_column(String(100))
+
+
+class ResumePoint(Base):
+    """How far one source's last listing walk got, so a killed walk is finished by the next crawl.
+
+    One row per ``(source, start_url)``. ``complete`` is set when a crawl ends with
+    Scrapy's ``finished``; while it is false the next crawl walks on past known articles
+    to ``max_pages`` (and ``since``, if the walk had one), fetching whatever is not stored.
+    ``deepest_page`` is the deepest listing page read so far and ``frontier_url`` the last
+    article link on it (to see how far new articles pushed the listing down since).
+    """
+
+    __tablename__ = "resume_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    start_url: Mapped[str] = mapped_column(Text)
+    max_pages: Mapped[int] = mapped_column(Integer)
+    since: Mapped[date | None] = mapped_column(Date)
+    deepest_page: Mapped[int] = mapped_column(Integer, default=0)
+    frontier_url: Mapped[str | None] = mapped_column(Text)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("source", "start_url"),)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import CrawlRun
 from newscrawl.extensions.health import PROBLEMS_KEY
+from newscrawl.holder import current as current_process
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class CrawlRunRecorder:
 
     def spider_opened(self, spider: Spider) -> None:
         self.engine = open_database(self.database_url)
+        holder = current_process()  # so a later crawl can tell a killed run from a live one
         with Session(self.engine) as session, session.begin():
             run = CrawlRun(
                 spider=spider.name,
@@ -94,6 +96,9 @@ class CrawlRunRecorder:
                 status="running",
                 dropped_by_reason={},
                 stats={},
+                host=holder.host,
+                pid=holder.pid,
+                process_start=holder.start,
             )
             session.add(run)
             session.flush()
