@@ -1,4 +1,4 @@
-"""HealthMonitor: after each crawl, checks the stats and stored data for signs of a broken site layout."""
+"""HealthMonitor: after each crawl, checks the stats and stored data for a dead crawl or a broken site layout."""
 
 from __future__ import annotations
 
@@ -15,11 +15,32 @@ from sqlalchemy.orm import Session
 from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
 from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.middlewares.outcomes import exception_kind
 
 logger = logging.getLogger(__name__)
 
 #: Stats key holding the list of problems found (read by the crawl-run recorder and the CLI).
 PROBLEMS_KEY = "health/problems"
+#: ERROR log lines not explained by a failed request, and the first of them (one line).
+UNEXPECTED_ERRORS_KEY = "health/unexpected_errors"
+FIRST_UNEXPECTED_KEY = "health/first_unexpected_error"
+
+#: Drops that are a normal part of crawling, not a failure to store an article.
+BENIGN_DROPS = frozenset({"ExpiredArticle", "DuplicateUrl", "DuplicateContent"})
+#: Discovery faults that make a crawl unhealthy whenever they happen: (stat, one, many).
+DISCOVERY_FAULTS = (
+    ("newscrawl/discovery/redirect_loop", "request ended in a redirect loop", "requests ended in a redirect loop"),
+    ("newscrawl/discovery/robots_disallowed_listing", "listing document disallowed by robots.txt",
+     "listing documents disallowed by robots.txt"),
+    ("newscrawl/discovery/feed_no_links", "feed without article links", "feeds without article links"),
+    ("newscrawl/discovery/feed_unparseable", "feed could not be parsed", "feeds could not be parsed"),
+)
+#: Limits that explain why a crawl found fewer (or no) articles; named when nothing was found.
+DISCOVERY_LIMITS = (
+    ("newscrawl/discovery/sitemap_capped", "sitemap capped"),
+    ("newscrawl/discovery/document_budget_reached", "document budget reached"),
+    ("robotstxt/forbidden", "forbidden by robots.txt"),
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +52,8 @@ class Thresholds:
     max_unparseable_date_ratio: float = 0.10
     max_error_ratio: float = 0.25
     min_items: int = 1
-    #: Below this many requests an error ratio says little (one 404 in 4 requests).
+    #: Below this many requests an error ratio says little (one 404 in 4 requests); a crawl
+    #: whose few requests all failed is caught by the listing and article rules instead.
     min_requests: int = 10
 
 
@@ -45,43 +67,173 @@ def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
+def _int(stats: dict[str, Any], key: str) -> int:
+    return int(stats.get(key) or 0)
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def request_failures(stats: dict[str, Any]) -> str:
+    """Failed download attempts by cause, most first: ``DNS lookup failed 6`` or
+    ``HTTP 503 4, connection refused 2``; ``""`` when none failed (pure)."""
+    counts: dict[str, int] = {}
+    for key, value in stats.items():
+        if key.startswith("downloader/response_status_count/"):
+            code = key.rsplit("/", 1)[1]
+            if code[:1] in "45":
+                counts[f"HTTP {code}"] = counts.get(f"HTTP {code}", 0) + int(value)
+        elif key.startswith("downloader/exception_type_count/"):
+            kind = exception_kind(key.rsplit("/", 1)[1])
+            counts[kind] = counts.get(kind, 0) + int(value)
+    return ", ".join(f"{cause} {n}" for cause, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _all_requests_failed(stats: dict[str, Any]) -> str | None:
+    requests = _int(stats, "downloader/request_count")
+    answered = sum(int(v) for k, v in stats.items()
+                   if k.startswith("downloader/response_status_count/") and k.rsplit("/", 1)[1][:1] in "123")
+    if requests and not answered:
+        return f"all {requests} requests failed: {request_failures(stats) or 'no response'}"
+    return None
+
+
+def listing_cause(stats: dict[str, Any]) -> str:
+    """Why no listing page was read, in one line: ``cannot resolve japantoday.com (all 6 requests
+    failed: DNS lookup failed 6)``, ``listing answered 404 (URL)``, ``robots.txt forbids 1 request`` (pure)."""
+    first = stats.get("outcomes/listing/failure")
+    forbidden = _int(stats, "robotstxt/forbidden")
+    if not first and forbidden:
+        first = f"robots.txt forbids {_plural(forbidden, 'request')}"
+    everything = _all_requests_failed(stats)
+    if first and everything:
+        return f"{first} ({everything})"
+    if first or everything:
+        return str(first or everything)
+    if not _int(stats, "downloader/request_count"):
+        return "no listing page was requested"
+    return "no listing response was a text page"
+
+
+def _limits_named(stats: dict[str, Any]) -> str:
+    named = [f"{label} {_int(stats, key)}" for key, label in DISCOVERY_LIMITS if _int(stats, key)]
+    return f"; {', '.join(named)}" if named else ""
+
+
+def _dead_crawl(stats: dict[str, Any], had_articles_before: bool) -> str | None:
+    """The one problem of a crawl that read no listing, found no links or stored no article."""
+    listing_pages = _int(stats, "newscrawl/listing_pages")
+    links = _int(stats, "newscrawl/links/articles")
+    earlier = " (earlier runs stored articles from this source)" if had_articles_before else ""
+    if listing_pages == 0:
+        return f"no listing page could be read: {listing_cause(stats)}{earlier}"
+    if links == 0:
+        seen = _int(stats, "newscrawl/links/seen")
+        matched = f" (0 of {seen} links matched the article pattern)" if seen else ""
+        changed = ": the listing layout or the article URL pattern changed" if had_articles_before else ""
+        return (f"no article links on {_plural(listing_pages, 'listing page')}{matched}{changed}"
+                f"{_limits_named(stats)}")
+    if _int(stats, "item_scraped_count"):
+        return None
+    failed = _int(stats, "outcomes/articles/failed")
+    drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("item_dropped_reasons_count/")}
+    bad_drops = {reason: n for reason, n in sorted(drops.items()) if reason not in BENIGN_DROPS}
+    if failed:
+        causes = ", ".join(f"{k.rsplit('/', 1)[1]} {int(v)}" for k, v in sorted(stats.items())
+                           if k.startswith("outcomes/failed/") and not k.startswith("outcomes/failed/HTTP 404"))
+        causes = causes or f"HTTP 404 {_int(stats, 'outcomes/failed/HTTP 404')}"
+        return f"no article stored: {_plural(failed, 'article page')} failed ({causes}){_limits_named(stats)}"
+    if bad_drops:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in bad_drops.items())
+        return f"no article stored: {_plural(sum(bad_drops.values()), 'article')} dropped ({reasons})"
+    return None
+
+
 def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: bool,
                 uses_site_selectors: bool = True) -> list[str]:
-    """Problems in one crawl's stats, each a sentence naming the field or signal (pure)."""
+    """Problems in one crawl's stats, each a sentence naming the field, signal or cause (pure)."""
     problems: list[str] = []
     reason = stats.get("finish_reason")
     if reason and reason != "finished":
         problems.append(f"crawl ended early: finish reason {reason!r}")
-    links = int(stats.get("newscrawl/links/articles", 0))
-    if links == 0 and int(stats.get("newscrawl/listing_pages", 0)) > 0 and had_articles_before:
-        problems.append("no article links found on the listing page, though earlier runs stored "
-                        "articles: the listing layout or the article URL pattern changed")
-    elif int(stats.get("newscrawl/listing_pages", 0)) == 0 and had_articles_before:
-        problems.append("no listing page could be read (blocked, moved or down?)")
-    items = int(stats.get("newscrawl/fields/items", 0))
+    lost, failure = _int(stats, "store/lost"), stats.get("store/failure")
+    if lost or failure:
+        problems.append(f"{_plural(lost, 'article') + ' ' if lost else 'articles '}could not be stored: "
+                        f"{failure or 'see the log'}")
+    dead = _dead_crawl(stats, had_articles_before)
+    if dead:
+        problems.append(dead)
+    items = _int(stats, "newscrawl/fields/items")
     if items >= limits.min_items:
         for field in ("title", "body", "published_raw"):
-            missing = int(stats.get(f"newscrawl/fields/missing/{field}", 0))
+            missing = _int(stats, f"newscrawl/fields/missing/{field}")
             if _ratio(missing, items) > limits.max_missing_ratio:
                 name = "published_at" if field == "published_raw" else field
                 problems.append(f"field {name!r} missing in {missing} of {items} articles "
                                 f"({_ratio(missing, items):.0%} > {limits.max_missing_ratio:.0%})")
-        generic = int(stats.get("newscrawl/body_method/generic", 0))
+        generic = _int(stats, "newscrawl/body_method/generic")
         if uses_site_selectors and _ratio(generic, items) > limits.max_generic_body_ratio:
             problems.append(f"field 'body' not found by the site's selectors in {generic} of {items} "
                             f"articles (generic fallback used): the article template changed")
-        bad_dates = int(stats.get("item_dropped_reasons_count/UnparseableDate", 0))
+        bad_dates = _int(stats, "item_dropped_reasons_count/UnparseableDate")
         if _ratio(bad_dates, items) > limits.max_unparseable_date_ratio:
             problems.append(f"field 'published_at' unparseable in {bad_dates} of {items} articles")
-    requests = int(stats.get("downloader/request_count", 0))
-    errors = int(stats.get("downloader/exception_count", 0)) + sum(
+    requests = _int(stats, "downloader/request_count")
+    errors = _int(stats, "downloader/exception_count") + sum(
         int(v) for k, v in stats.items()
         if k.startswith("downloader/response_status_count/") and _is_error_status(k.rsplit("/", 1)[1])
     )
     if requests >= limits.min_requests and _ratio(errors, requests) > limits.max_error_ratio:
         problems.append(f"{errors} of {requests} requests failed "
                         f"({_ratio(errors, requests):.0%} > {limits.max_error_ratio:.0%})")
+    for key, one, many in DISCOVERY_FAULTS:
+        if _int(stats, key):
+            problems.append(_plural(_int(stats, key), one, many))
+    unexpected = _int(stats, UNEXPECTED_ERRORS_KEY)
+    if unexpected:
+        problems.append(f"{_plural(unexpected, 'unexpected ERROR log line')} "
+                        f"(first: {stats.get(FIRST_UNEXPECTED_KEY, '?')})")
     return problems
+
+
+def is_expected_error(record: logging.LogRecord) -> bool:
+    """An ERROR record that a failed request explains (counted by the request rules), or the
+    health check's own verdict; any other ERROR is a bug or a fault to look at (pure)."""
+    message = str(record.msg)
+    if record.name == "scrapy.core.scraper":
+        return message.startswith("Error downloading")
+    if record.name == "scrapy.downloadermiddlewares.retry":
+        return message.startswith("Gave up retrying")
+    return record.name in ("scrapy.downloadermiddlewares.robotstxt", __name__)
+
+
+class ErrorCounter(logging.Handler):
+    """Counts this crawl's unexpected ERROR records in the stats; records that name another
+    crawl's spider are not ours (those that name none count for every crawl in the process)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(level=logging.ERROR)
+        self.crawler = crawler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        if (spider is not None and spider is not self.crawler.spider) or is_expected_error(record):
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value(UNEXPECTED_ERRORS_KEY)
+        if stats.get_value(FIRST_UNEXPECTED_KEY) is None:
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):
+                text = str(record.msg)
+            stats.set_value(FIRST_UNEXPECTED_KEY, f"{record.name}: {text.strip().splitlines()[0] if text.strip() else ''}")
+
+
+def source_of(spider: Spider) -> str:
+    """The ``source`` the spider stores its articles under: the host for ``news``, else its name."""
+    return str(getattr(spider, "source", None) or spider.name)
 
 
 class HealthMonitor:
@@ -90,13 +242,16 @@ class HealthMonitor:
 
     Settings: ``HEALTH_ENABLED`` (default True), ``HEALTH_MAX_MISSING_RATIO`` (0.10),
     ``HEALTH_MAX_GENERIC_BODY_RATIO`` (0.50), ``HEALTH_MAX_UNPARSEABLE_DATE_RATIO`` (0.10),
-    ``HEALTH_MAX_ERROR_RATIO`` (0.25), ``DATABASE_URL``.
+    ``HEALTH_MAX_ERROR_RATIO`` (0.25), ``HEALTH_MIN_REQUESTS`` (10), ``DATABASE_URL``.
+    Stats: ``health/problems``, ``health/ok``, ``health/unexpected_errors`` and
+    ``health/first_unexpected_error`` (counted from the crawler's start by a logging handler).
     """
 
     def __init__(self, crawler: Crawler, limits: Thresholds, database_url: str) -> None:
         self.crawler = crawler
         self.limits = limits
         self.database_url = database_url
+        self.errors = ErrorCounter(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HealthMonitor:
@@ -108,8 +263,11 @@ class HealthMonitor:
             max_generic_body_ratio=settings.getfloat("HEALTH_MAX_GENERIC_BODY_RATIO", 0.50),
             max_unparseable_date_ratio=settings.getfloat("HEALTH_MAX_UNPARSEABLE_DATE_RATIO", 0.10),
             max_error_ratio=settings.getfloat("HEALTH_MAX_ERROR_RATIO", 0.25),
+            min_requests=settings.getint("HEALTH_MIN_REQUESTS", 10),
         )
         monitor = cls(crawler, limits, resolve_database_url(settings.get("DATABASE_URL")))
+        # From the start, so errors while the pipelines open count too.
+        logging.root.addHandler(monitor.errors)
         crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
         return monitor
 
@@ -120,12 +278,13 @@ class HealthMonitor:
             return False
         try:
             with Session(engine) as session:
-                query = select(func.count()).select_from(ArticleRow).where(ArticleRow.source == spider.name)
+                query = select(func.count()).select_from(ArticleRow).where(ArticleRow.source == source_of(spider))
                 return bool(session.scalar(query))
         finally:
             engine.dispose()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        logging.root.removeHandler(self.errors)
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         selectors = getattr(spider, "selectors", None)
         problems = check_stats(stats, self.limits, self._had_articles_before(spider),
