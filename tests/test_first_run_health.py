@@ -8,7 +8,10 @@ answers 404, a listing without article links, a listing whose articles all answe
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newscrawl.db import CrawlRun, open_database
-from tests.conftest import run_crawl
+from tests.conftest import MIRROR_SETTINGS, ROOT, run_crawl
 from tests.support.mirror import Mirror
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +93,26 @@ def test_a_listing_whose_articles_all_answer_500_is_unhealthy(japantoday_mirror:
             route.clear()
             route["status"] = 500
     assert_dead(japantoday_mirror.url("/category/politics"), tmp_path, "HTTP 500", "-a", "max_pages=1")
+
+
+def newscrawl(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `newscrawl` console script."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("NEWSCRAWL_DATABASE_URL", None)
+    settings = [arg for name, value in MIRROR_SETTINGS.items() for arg in ("-s", f"{name}={value}")]
+    command = [str(Path(sys.executable).with_name("newscrawl")), *args, *settings]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_newscrawl_crawl_names_the_cause_of_a_dead_first_run(japantoday_mirror: Mirror, tmp_path: Path) -> None:
+    result = newscrawl(tmp_path, "crawl", "japantoday", "-a", f"start_url={japantoday_mirror.url('/category/moved')}")
+    assert result.returncode == 1, result.stderr[-3000:]
+    [summary] = result.stdout.splitlines()
+    assert summary.startswith("japantoday: finished UNHEALTHY;") and "listing answered 404" in summary, summary
+    assert "Traceback" not in result.stderr and "Overridden settings" not in result.stderr
+
+
+def test_newscrawl_check_names_why_the_listing_could_not_be_read(tmp_path: Path) -> None:
+    result = newscrawl(tmp_path, "check", "japantoday", "-a", "start_url=http://nonexistent.invalid/category/politics")
+    assert result.returncode == 1
+    assert "japantoday: listing pages 0 (cannot resolve nonexistent.invalid" in result.stdout, result.stdout

@@ -201,3 +201,31 @@ def test_had_articles_before_is_keyed_by_the_source_the_spider_stores(tmp_path: 
     assert monitor._had_articles_before(spider) is True
     other = NewsSpider.from_crawler(get_crawler(NewsSpider, {"DATABASE_URL": url}), start_url="http://other.example/")
     assert monitor._had_articles_before(other) is False
+
+
+def test_unexpected_error_lines_are_counted_but_download_failures_and_other_crawls_are_not() -> None:
+    import logging
+
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.extensions.health import HealthMonitor
+
+    crawler = get_crawler(Spider, {"DATABASE_URL": "sqlite://"})
+    crawler.spider = Spider("mine")
+    monitor = HealthMonitor.from_crawler(crawler)
+    try:
+        logging.getLogger("scrapy.core.scraper").error("Error downloading %(request)s", {"request": "<GET x>"},
+                                                       extra={"spider": crawler.spider})
+        logging.getLogger("scrapy.downloadermiddlewares.retry").error("Gave up retrying %s", "<GET x>")
+        logging.getLogger("scrapy.core.scraper").error("Spider error processing %s", "<GET x>",
+                                                       extra={"spider": Spider("other")})
+        logging.getLogger("scrapy.core.scraper").error("Spider error processing %s\nTraceback…", "<GET y>",
+                                                       extra={"spider": crawler.spider})
+        logging.getLogger("newscrawl.pipelines.store").error("Database refused %s", "http://x/a")
+    finally:
+        logging.root.removeHandler(monitor.errors)
+    assert crawler.stats.get_value("health/unexpected_errors") == 2
+    assert crawler.stats.get_value("health/first_unexpected_error") == (
+        "scrapy.core.scraper: Spider error processing <GET y>"
+    )
