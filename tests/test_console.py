@@ -66,3 +66,12 @@ def test_debug_shows_scrapy_s_own_output_on_the_console(japantoday_mirror: Mirro
     assert code == 0
     assert any("Overridden settings" in line for line in lines)
     assert any("Dumping Scrapy stats" in line for line in lines)
+
+
+def test_a_slow_crawl_prints_progress_lines(japantoday_mirror: Mirror, tmp_path: Path) -> None:
+    japantoday_mirror.routes[NUCLEAR]["sleep"] = 1.6
+    code, lines = crawl(japantoday_mirror, tmp_path, "-s", "CONSOLE_PROGRESS_INTERVAL=0.5")
+    assert code == 0, "\n".join(lines[-40:])
+    progress = [line for line in lines if PROGRESS.search(line)]
+    assert len(progress) >= 2, "\n".join(lines)
+    assert re.search(r"progress: \d+ pages, \d+ articles stored, dropped \d+.*, failed \d+", progress[-1])
