@@ -218,6 +218,8 @@ def test_unexpected_error_lines_are_counted_but_download_failures_and_other_craw
         logging.getLogger("scrapy.core.scraper").error("Error downloading %(request)s", {"request": "<GET x>"},
                                                        extra={"spider": crawler.spider})
         logging.getLogger("scrapy.downloadermiddlewares.retry").error("Gave up retrying %s", "<GET x>")
+        logging.getLogger("scrapy.core.scraper").error("Dropped: %(exception)s\n%(item)s",
+                                                       {"exception": "expired", "item": "{}"})
         logging.getLogger("scrapy.core.scraper").error("Spider error processing %s", "<GET x>",
                                                        extra={"spider": Spider("other")})
         logging.getLogger("scrapy.core.scraper").error("Spider error processing %s\nTraceback…", "<GET y>",
@@ -225,7 +227,16 @@ def test_unexpected_error_lines_are_counted_but_download_failures_and_other_craw
         logging.getLogger("newscrawl.pipelines.store").error("Database refused %s", "http://x/a")
     finally:
         logging.root.removeHandler(monitor.errors)
+    monitor.errors.write(crawler.stats)
     assert crawler.stats.get_value("health/unexpected_errors") == 2
     assert crawler.stats.get_value("health/first_unexpected_error") == (
         "scrapy.core.scraper: Spider error processing <GET y>"
     )
+
+
+def test_a_crawl_whose_requests_all_failed_is_one_problem_not_two() -> None:
+    stats = {**FIRST_RUN, "downloader/request_count": 16, DNS: 16, "downloader/exception_count": 16,
+             "outcomes/listing/failure": "cannot resolve www.foxnews.com"}
+    assert check_stats(stats, Thresholds(), had_articles_before=False) == [
+        "no listing page could be read: cannot resolve www.foxnews.com (all 16 requests failed: DNS lookup failed 16)"
+    ]

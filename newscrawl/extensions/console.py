@@ -12,7 +12,7 @@ from scrapy.utils.asyncio import create_looping_call
 
 from newscrawl.cli import EXIT_FAILURE, EXIT_OK
 from newscrawl.db.engine import resolve_database_url, safe_url
-from newscrawl.extensions.health import PROBLEMS_KEY, UNEXPECTED_ERRORS_KEY
+from newscrawl.extensions.health import PROBLEMS_KEY
 from newscrawl.logs import CONSOLE_LOGGER
 
 logger = logging.getLogger(CONSOLE_LOGGER)
@@ -81,10 +81,8 @@ def progress_line(spider: str, stats: dict[str, Any]) -> str:
     stored = sum(int(stats.get(f"store/{k}", 0)) for k in ("inserted", "updated", "unchanged"))
     dropped, reasons = _counts(stats, "item_dropped_reasons_count/")
     failed, causes = _counts(stats, "outcomes/failed/")
-    unexpected = int(stats.get(UNEXPECTED_ERRORS_KEY, 0))
     return (f"{spider}: progress: {stats.get('response_received_count', 0)} pages, {stored} articles stored, "
-            f"dropped {dropped}{reasons}, failed {failed}{causes}"
-            + (f", {unexpected} unexpected errors" if unexpected else ""))
+            f"dropped {dropped}{reasons}, failed {failed}{causes}")
 
 
 class ConsoleReporter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,7 +185,9 @@ def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: 
         int(v) for k, v in stats.items()
         if k.startswith("downloader/response_status_count/") and _is_error_status(k.rsplit("/", 1)[1])
     )
-    if requests >= limits.min_requests and _ratio(errors, requests) > limits.max_error_ratio:
+    # When every request failed, the listing rule above has said so with the cause.
+    if (requests >= limits.min_requests and _ratio(errors, requests) > limits.max_error_ratio
+            and not _all_requests_failed(stats)):
         problems.append(f"{errors} of {requests} requests failed "
                         f"({_ratio(errors, requests):.0%} > {limits.max_error_ratio:.0%})")
     for key, one, many in DISCOVERY_FAULTS:
@@ -198,37 +201,47 @@ def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: 
 
 
 def is_expected_error(record: logging.LogRecord) -> bool:
-    """An ERROR record that a failed request explains (counted by the request rules), or the
-    health check's own verdict; any other ERROR is a bug or a fault to look at (pure)."""
+    """An ERROR record that a failed request or a typed drop explains (counted by the rules and
+    the drop stats), or the health check's own verdict; any other ERROR is a bug or a fault to
+    look at (pure)."""
     message = str(record.msg)
     if record.name == "scrapy.core.scraper":
-        return message.startswith("Error downloading")
+        return message.startswith(("Error downloading", "Dropped:"))
     if record.name == "scrapy.downloadermiddlewares.retry":
         return message.startswith("Gave up retrying")
     return record.name in ("scrapy.downloadermiddlewares.robotstxt", __name__)
 
 
 class ErrorCounter(logging.Handler):
-    """Counts this crawl's unexpected ERROR records in the stats; records that name another
-    crawl's spider are not ours (those that name none count for every crawl in the process)."""
+    """Counts this crawl's unexpected ERROR records; records that name another crawl's spider are
+    not ours (those that name none count for every crawl in the process). Records come from any
+    thread (the store's writer), so the counts wait here until :meth:`write` puts them in the stats."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(level=logging.ERROR)
         self.crawler = crawler
+        self.count = 0
+        self.first: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         spider = getattr(record, "spider", None)
         if (spider is not None and spider is not self.crawler.spider) or is_expected_error(record):
             return
-        stats = self.crawler.stats
-        assert stats is not None
-        stats.inc_value(UNEXPECTED_ERRORS_KEY)
-        if stats.get_value(FIRST_UNEXPECTED_KEY) is None:
-            try:
-                text = record.getMessage()
-            except (TypeError, ValueError):
-                text = str(record.msg)
-            stats.set_value(FIRST_UNEXPECTED_KEY, f"{record.name}: {text.strip().splitlines()[0] if text.strip() else ''}")
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        # Handler.handle() holds self.lock around emit().
+        self.count += 1
+        if self.first is None:
+            self.first = f"{record.name}: {(text.strip().splitlines() or [''])[0]}"
+
+    def write(self, stats: Any) -> None:
+        """Put the counts in the stats (from the crawl's thread)."""
+        with self.lock or nullcontext():
+            if self.count:
+                stats.set_value(UNEXPECTED_ERRORS_KEY, self.count)
+                stats.set_value(FIRST_UNEXPECTED_KEY, self.first)
 
 
 def source_of(spider: Spider) -> str:
@@ -285,6 +298,7 @@ class HealthMonitor:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         logging.root.removeHandler(self.errors)
+        self.errors.write(self.crawler.stats)
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         selectors = getattr(spider, "selectors", None)
         problems = check_stats(stats, self.limits, self._had_articles_before(spider),
