@@ -94,7 +94,7 @@ FIRST_RUN: dict[str, Any] = {"finish_reason": "finished"}
          ["no article links on 1 listing page (0 of 40 links matched the article pattern)"]),
         ({"newscrawl/listing_pages": 1, "newscrawl/links/articles": 20, "downloader/request_count": 62,
           "downloader/response_status_count/200": 2, "downloader/response_status_count/500": 60,
-          "outcomes/articles/failed": 20, "outcomes/failed/HTTP 500": 20},
+          "outcomes/articles/failed/HTTP 500": 20, "outcomes/failed/HTTP 500": 20},
          ["no article stored: 20 article pages failed (HTTP 500 20)",
           "60 of 62 requests failed (97% > 25%)"]),
         ({"newscrawl/listing_pages": 1, "newscrawl/links/articles": 3, "downloader/request_count": 5,
@@ -106,9 +106,17 @@ FIRST_RUN: dict[str, Any] = {"finish_reason": "finished"}
           "item_dropped_reasons_count/ExpiredArticle": 1, "incremental/skipped_known": 2}, []),
         ({"newscrawl/listing_pages": 1, "newscrawl/links/articles": 3, "downloader/request_count": 1,
           "downloader/response_status_count/200": 1, "incremental/skipped_known": 3}, []),
+        ({"newscrawl/listing_pages": 1, "newscrawl/links/articles": 3, "downloader/request_count": 3,
+          "downloader/response_status_count/200": 2, "downloader/response_status_count/404": 1,
+          "incremental/skipped_known": 2, "outcomes/articles/failed/HTTP 404": 1}, []),
+        ({"newscrawl/listing_pages": 1, "newscrawl/links/articles": 3, "downloader/request_count": 4,
+          "downloader/response_status_count/200": 1, "downloader/response_status_count/404": 3,
+          "outcomes/articles/failed/HTTP 404": 3},
+         ["no article stored: 3 article pages failed (HTTP 404 3)"]),
     ],
     ids=["dns", "connection-refused", "listing-404", "robots-forbidden", "no-links", "articles-all-500",
-         "articles-all-dropped", "only-an-expired-article-is-fine", "all-known-is-fine"],
+         "articles-all-dropped", "only-an-expired-article-is-fine", "all-known-is-fine",
+         "a-removed-known-article-is-churn", "only-404-articles-on-a-first-run"],
 )
 def test_a_dead_first_run_is_unhealthy_and_names_the_cause(stats: dict[str, Any], expected: list[str]) -> None:
     assert check_stats({**FIRST_RUN, **stats}, Thresholds(), had_articles_before=False) == expected

@@ -12,17 +12,14 @@ from scrapy.utils.asyncio import create_looping_call
 
 from newscrawl.cli import EXIT_FAILURE, EXIT_OK
 from newscrawl.db.engine import resolve_database_url, safe_url
-from newscrawl.extensions.health import PROBLEMS_KEY
+from newscrawl.extensions.health import PROBLEMS_KEY, breakdown
 from newscrawl.logs import CONSOLE_LOGGER
 
 logger = logging.getLogger(CONSOLE_LOGGER)
 
 def _counts(stats: dict[str, Any], prefix: str) -> tuple[int, str]:
-    """The total of the ``prefix<name>`` stats and `` (name n, …)``, largest first."""
-    found = sorted(((k.removeprefix(prefix), int(v)) for k, v in stats.items() if k.startswith(prefix)),
-                   key=lambda kv: (-kv[1], kv[0]))
-    total = sum(n for _, n in found)
-    return total, (" (" + ", ".join(f"{name} {n}" for name, n in found) + ")") if found else ""
+    total, names = breakdown(stats, prefix)
+    return total, f" ({names})" if names else ""
 
 
 def crawl_status(stats: dict[str, Any]) -> str:

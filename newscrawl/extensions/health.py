@@ -58,10 +58,13 @@ class Thresholds:
     min_requests: int = 10
 
 
+#: Articles a site removed: normal churn, counted in the stats but not a sign that the
+#: crawler is blocked or the site is down.
+CHURN_STATUSES = ("404", "410")
+
+
 def _is_error_status(code: str) -> bool:
-    # 404/410 are articles a site removed: normal churn, counted in the stats but
-    # not a sign that the crawler is blocked or the site is down.
-    return code[:1] in "45" and code not in {"404", "410"}
+    return code[:1] in "45" and code not in CHURN_STATUSES
 
 
 def _ratio(part: float, whole: float) -> float:
@@ -122,33 +125,44 @@ def _limits_named(stats: dict[str, Any]) -> str:
     return f"; {', '.join(named)}" if named else ""
 
 
+def breakdown(stats: dict[str, Any], prefix: str) -> tuple[int, str]:
+    """The total of the ``<prefix><name>`` stats and ``name n, name n``, largest first (pure)."""
+    found = sorted(((k.removeprefix(prefix), int(v)) for k, v in stats.items() if k.startswith(prefix)),
+                   key=lambda kv: (-kv[1], kv[0]))
+    return sum(n for _, n in found), ", ".join(f"{name} {n}" for name, n in found)
+
+
+def _nothing_stored(stats: dict[str, Any]) -> str | None:
+    """Why a crawl that found article links scraped none, if an article failed or was dropped."""
+    if _int(stats, "item_scraped_count"):
+        return None
+    failed, causes = breakdown(stats, "outcomes/articles/failed/")
+    churn = sum(_int(stats, f"outcomes/articles/failed/HTTP {code}") for code in CHURN_STATUSES)
+    # A removed article (404) among known ones is churn; only 404s and nothing known is a wrong pattern.
+    if failed > churn or (failed and not _int(stats, "outcomes/articles/fetched")
+                          and not _int(stats, "incremental/skipped_known")):
+        return f"no article stored: {_plural(failed, 'article page')} failed ({causes}){_limits_named(stats)}"
+    drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("item_dropped_reasons_count/")}
+    bad = {reason: n for reason, n in sorted(drops.items()) if reason not in BENIGN_DROPS}
+    if bad:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in bad.items())
+        return f"no article stored: {_plural(sum(bad.values()), 'article')} dropped ({reasons})"
+    return None
+
+
 def _dead_crawl(stats: dict[str, Any], had_articles_before: bool) -> str | None:
     """The one problem of a crawl that read no listing, found no links or stored no article."""
     listing_pages = _int(stats, "newscrawl/listing_pages")
-    links = _int(stats, "newscrawl/links/articles")
-    earlier = " (earlier runs stored articles from this source)" if had_articles_before else ""
     if listing_pages == 0:
+        earlier = " (earlier runs stored articles from this source)" if had_articles_before else ""
         return f"no listing page could be read: {listing_cause(stats)}{earlier}"
-    if links == 0:
+    if _int(stats, "newscrawl/links/articles") == 0:
         seen = _int(stats, "newscrawl/links/seen")
         matched = f" (0 of {seen} links matched the article pattern)" if seen else ""
         changed = ": the listing layout or the article URL pattern changed" if had_articles_before else ""
         return (f"no article links on {_plural(listing_pages, 'listing page')}{matched}{changed}"
                 f"{_limits_named(stats)}")
-    if _int(stats, "item_scraped_count"):
-        return None
-    failed = _int(stats, "outcomes/articles/failed")
-    drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("item_dropped_reasons_count/")}
-    bad_drops = {reason: n for reason, n in sorted(drops.items()) if reason not in BENIGN_DROPS}
-    if failed:
-        causes = ", ".join(f"{k.rsplit('/', 1)[1]} {int(v)}" for k, v in sorted(stats.items())
-                           if k.startswith("outcomes/failed/") and not k.startswith("outcomes/failed/HTTP 404"))
-        causes = causes or f"HTTP 404 {_int(stats, 'outcomes/failed/HTTP 404')}"
-        return f"no article stored: {_plural(failed, 'article page')} failed ({causes}){_limits_named(stats)}"
-    if bad_drops:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in bad_drops.items())
-        return f"no article stored: {_plural(sum(bad_drops.values()), 'article')} dropped ({reasons})"
-    return None
+    return _nothing_stored(stats)
 
 
 def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: bool,

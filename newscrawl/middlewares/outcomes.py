@@ -64,11 +64,11 @@ class OutcomeMiddleware:
     """Sees each request's final outcome: it sits below RetryMiddleware and RedirectMiddleware,
     so retried and redirected attempts never reach it.
 
-    Stats: ``outcomes/failed`` and ``outcomes/failed/<cause>`` (``HTTP 404``, ``DNS lookup
-    failed``…; robots.txt requests are not counted), ``outcomes/articles/fetched`` and
-    ``outcomes/articles/failed`` (article pages), ``outcomes/listing/failed`` and
-    ``outcomes/listing/failure`` (the first listing failure as one line: ``cannot resolve
-    japantoday.com``, ``listing answered 404 (URL)``).
+    Stats: ``outcomes/failed/<cause>`` (``HTTP 404``, ``DNS lookup failed``…; robots.txt
+    requests are not counted), ``outcomes/articles/fetched`` and
+    ``outcomes/articles/failed/<cause>`` (article pages), ``outcomes/listing/failure`` (the
+    first listing failure as one line: ``cannot resolve japantoday.com``, ``listing answered
+    404 (URL)``).
     Settings: ``OUTCOMES_ENABLED`` (default True).
     """
 
@@ -101,11 +101,8 @@ class OutcomeMiddleware:
         return None
 
     def _failed(self, request: Request, kind: str, listing_cause: str) -> None:
-        self.stats.inc_value("outcomes/failed")
         self.stats.inc_value(f"outcomes/failed/{kind}")
         if request.meta.get(META_ARTICLE):
-            self.stats.inc_value("outcomes/articles/failed")
-        elif request.meta.get(META_LISTING_PAGE) is not None:
-            self.stats.inc_value("outcomes/listing/failed")
-            if self.stats.get_value("outcomes/listing/failure") is None:
-                self.stats.set_value("outcomes/listing/failure", listing_cause)
+            self.stats.inc_value(f"outcomes/articles/failed/{kind}")
+        elif request.meta.get(META_LISTING_PAGE) is not None and self.stats.get_value("outcomes/listing/failure") is None:
+            self.stats.set_value("outcomes/listing/failure", listing_cause)
