@@ -69,7 +69,12 @@ class ConsoleHandler(_Handler, logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class LogFileHandler(_Handler, logging.FileHandler):
-    pass
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None:
+            # Scrapy's configure_logging (dictConfig) closes every handler after we install
+            # ours; reopen for appending, not truncating what this run already wrote.
+            self.mode = "a"
+        super().emit(record)
 
 
 def install_logging(settings: Any) -> None:
