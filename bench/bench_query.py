@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import statistics
 import sys
@@ -293,6 +294,31 @@ def measure(url: str, seed: int) -> dict[str, list[float]]:
     return timings
 
 
+def exact_agreement(url: str) -> tuple[int, int]:
+    """(searches whose top 20 equal the top 20 of ranking every match, searches): PostgreSQL
+    ranks only the newest ``query.PG_SEARCH_CANDIDATES`` matches of a search."""
+    engine = open_database(url)
+    bounded = query.PG_SEARCH_CANDIDATES
+    same = 0
+    try:
+        for q, f in [(s, {}) if isinstance(s, str) else s for s in SEARCHES]:
+            filters = query.ArticleFilter(**f)
+            got = [hit.id for hit in query.search(engine, q, filters=filters, limit=20)]
+            query.PG_SEARCH_CANDIDATES = 10**12
+            try:
+                exact = [hit.id for hit in query.search(engine, q, filters=filters, limit=20)]
+            finally:
+                query.PG_SEARCH_CANDIDATES = bounded
+            same += got == exact
+    finally:
+        engine.dispose()
+    return same, len(SEARCHES)
+
+
+def _load() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
 def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
@@ -356,13 +382,18 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         print(
                             f"# {backend} {size} {op}: p50 {results[-1][3]:.1f} ms, "
-                            f"p95 {results[-1][4]:.1f} ms ({len(values)} queries)",
+                            f"p95 {results[-1][4]:.1f} ms ({len(values)} queries; {_load()})",
                             flush=True,
                         )
+                    if backend == "postgresql":
+                        same, total = exact_agreement(url)
+                        print(f"# {backend} {size}: {same}/{total} searches have the top 20 of ranking "
+                              f"every match; the others match more than {query.PG_SEARCH_CANDIDATES} "
+                              "articles and rank the newest of them", flush=True)
                 finally:
                     cleanup()
     print()
-    print(f"{'backend':<11} {'rows':>7}  {'op':<6} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'backend':<11} {'rows':>7}  {'op':<6} {'p50 ms':>8} {'p95 ms':>8}   ({_load()} at the end)")
     for backend, size, op, p50, p95 in results:
         print(f"{backend:<11} {size:>7}  {op:<6} {p50:>8.1f} {p95:>8.1f}")
     by_key = {(b, s, o): (p50, p95) for b, s, o, p50, p95 in results}

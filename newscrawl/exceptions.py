@@ -35,8 +35,16 @@ class DuplicateContent(ArticleDropped):
     """An article with the same title and body was already processed in this run."""
 
 
+class StoreFailed(ArticleDropped):
+    """The store can neither write nor spool articles (e.g. a full disk): the crawl is stopping."""
+
+
 class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be reached or migrated."""
+
+
+class SpoolWriteError(RuntimeError):
+    """A spool file cannot be written (a full disk, a read-only one); the message names the folder and why."""
 
 
 class Mojibake(ArticleDropped):

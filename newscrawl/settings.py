@@ -43,11 +43,29 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.oversize.OversizeMiddleware": 590,
     # Below Retry (550) and Redirect (600): counts each request's final outcome for health.
     "newscrawl.middlewares.outcomes.OutcomeMiddleware": 540,
+    # Counts listings, feeds and sitemaps that robots.txt forbids (first to see the exception).
+    "newscrawl.middlewares.robots.ListingRobotsMiddleware": 950,
+    # Scrapy's redirects, counting the requests lost to a loop.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "newscrawl.middlewares.redirect.RedirectLoopMiddleware": 600,
+}
+# Scrapy's HTTP/1.1 handler, with the response header section capped (DOWNLOAD_MAXHEADERS*).
+DOWNLOAD_HANDLERS = {
+    "http": "newscrawl.handlers.BoundedHTTPDownloadHandler",
+    "https": "newscrawl.handlers.BoundedHTTPDownloadHandler",
 }
 DOWNLOAD_TIMEOUT = 30
-# Article pages are ~100-300 KB; anything far larger is not an article (also after gunzip).
+# Article pages are ~100-300 KB; anything far larger is not an article (also after gunzip,
+# whether HTTP Content-Encoding or a raw .gz feed or sitemap).
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# Nor may a body inflate to more than 100x its compressed size (past 1 MiB): real pages and
+# sitemaps compress 5-30x, a gzip bomb ~1000x. Bounds inflation even with DOWNLOAD_MAXSIZE 0.
+DECOMPRESSION_MAX_RATIO = 100
+# Response header lines and bytes (Twisted keeps all of them; DOWNLOAD_MAXSIZE counts the body
+# only). Real responses send 10-60 headers, a few KB; nginx refuses requests past 32 KB.
+DOWNLOAD_MAXHEADERS = 500
+DOWNLOAD_MAXHEADERSIZE = 256 * 1024
 # Redirects stay on; the offsite middleware drops redirects to other domains.
 REDIRECT_MAX_TIMES = 5
 
@@ -81,6 +99,12 @@ SPIDER_MIDDLEWARES = {
 }
 INCREMENTAL_REFRESH_HOURS = 48
 INCREMENTAL_STOP_AFTER_KNOWN = 5
+
+# --- Discovery (feeds and sitemaps) -------------------------------------------
+# Entries read from one sitemap or sitemap index: the sitemaps.org protocol's own limit.
+SITEMAP_MAX_URLS = 50_000
+# Child sitemaps followed from sitemap indexes in one crawl, however deep they nest.
+SITEMAP_MAX_DOCUMENTS = 50
 
 # --- Database ----------------------------------------------------------------
 # Any SQLAlchemy URL; SQLite file newscrawl.db in the working directory by default.

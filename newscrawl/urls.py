@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import tldextract
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 pchar minus "/" (handled by splitting): a decoded apostrophe stays raw, a curly
 # quote becomes %E2%80%99, so every spelling of a path re-encodes to one string.
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
 _TRACKING_PARAMS = {"fbclid", "gclid"}
+#: Platforms that give every publication its own subdomain but are not on the Public Suffix
+#: List (github.io, blogspot.com, netlify.app… are): each tenant is a site of its own.
+SHARED_HOSTS = ("substack.com", "wordpress.com", "ghost.io", "tumblr.com", "medium.com", "beehiiv.com")
 
 
 def _netloc(split: SplitResult) -> str:
@@ -98,3 +104,20 @@ def same_site(url: str, host: str) -> bool:
     except ValueError:
         return False
     return bool(site) and (url_host == site or url_host.endswith("." + site))
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    # The list bundled with tldextract only: no network fetch, no cache file written.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True, extra_suffixes=SHARED_HOSTS
+    )
+
+
+def registrable_domain(host: str) -> str:
+    """The site ``host`` belongs to: its registrable domain by the Public Suffix List, private
+    suffixes and :data:`SHARED_HOSTS` included (``www.bbc.co.uk`` -> ``bbc.co.uk``,
+    ``alice.substack.com`` stays itself); the host itself when it has no public suffix (an IP
+    address, ``localhost``)."""
+    host = host.lower().rstrip(".")
+    return _public_suffixes()(host).top_domain_under_public_suffix or host

@@ -5,10 +5,14 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from scrapy.utils.test import get_crawler
 
 from newscrawl.credits import split_agencies, split_agency_line
-from newscrawl.spiders.discovery import Listed, document_kind, parse_feed, parse_sitemap, rebase
-from newscrawl.spiders.news import looks_like_article, refine_paragraphs, site_domain
+from newscrawl.spiders.discovery import (
+    Listed, Sitemap, Unreadable, document_kind, parse_feed, parse_sitemap, read_document, rebase,
+)
+from newscrawl.spiders.news import NewsSpider, looks_like_article, refine_paragraphs
+from newscrawl.urls import registrable_domain
 
 BASE = "https://example.com/feed/"
 RSS = b"""<?xml version="1.0"?>
@@ -44,15 +48,16 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/pas
     [(RSS, "rss"), (ATOM, "atom"), (RDF, "rdf"), (SITEMAP, "sitemap"), (INDEX, "sitemapindex"),
      (gzip.compress(SITEMAP), "sitemap"), (b"\xef\xbb\xbf" + RSS, "rss"),
      (b"<!DOCTYPE html><html><body><a href='/a'>x</a></body></html>", "html"),
-     (b"<?xml version='1.0'?><html/>", "html"), (b"", "html"), (b"\x1f\x8bnot gzip", "html")],
-    ids=["rss", "atom", "rdf", "sitemap", "index", "gzip", "bom", "html", "xhtml", "empty", "bad-gzip"],
+     (b"<?xml version='1.0'?><html/>", "html"), (b"", "html"), (b"\x1f\x8bnot gzip", "unreadable"),
+     (gzip.compress(b"<html><body>x</body></html>"), "unreadable")],
+    ids=["rss", "atom", "rdf", "sitemap", "index", "gzip", "bom", "html", "xhtml", "empty", "bad-gzip", "gzip-html"],
 )
 def test_document_kind(body: bytes, kind: str) -> None:
     assert document_kind(body) == kind
 
 
 def test_parse_rss() -> None:
-    assert parse_feed(RSS, BASE) == [
+    assert parse_feed(read_document(RSS), BASE) == [
         Listed("https://example.com/a/one-story-here", "Thu, 23 Oct 2025 15:50:00 +0000", "One"),
         Listed("https://example.com/a/two", None, "Two"),
         Listed("https://example.com/a/three", None, "Three"),
@@ -61,39 +66,45 @@ def test_parse_rss() -> None:
 
 
 def test_parse_atom_prefers_the_alternate_link() -> None:
-    assert parse_feed(ATOM, BASE) == [
+    assert parse_feed(read_document(ATOM), BASE) == [
         Listed("https://example.com/a/one", "2025-01-02T03:04:05Z"),
         Listed("https://example.com/a/two", "2025-01-03T00:00:00Z"),
     ]
 
 
 def test_parse_rdf() -> None:
-    assert parse_feed(RDF, BASE) == [Listed("https://example.com/a/one", "2025-01-02")]
+    assert parse_feed(read_document(RDF), BASE) == [Listed("https://example.com/a/one", "2025-01-02")]
 
 
 def test_parse_sitemap_prefers_the_news_date() -> None:
-    assert parse_sitemap(SITEMAP, BASE) == (
+    assert parse_sitemap(read_document(SITEMAP), BASE) == Sitemap(
         [Listed("https://example.com/a/one", "2025-01-02T03:04:05Z", "One"),
          Listed("https://example.com/a/two", "2025-01-03")],
         [],
     )
-    assert parse_sitemap(gzip.compress(SITEMAP), BASE)[0][0].url == "https://example.com/a/one"
+    assert parse_sitemap(read_document(gzip.compress(SITEMAP)), BASE).pages[0].url == "https://example.com/a/one"
 
 
 def test_parse_sitemap_index() -> None:
-    assert parse_sitemap(INDEX, BASE) == (
+    assert parse_sitemap(read_document(INDEX), BASE) == Sitemap(
         [], ["https://example.com/sitemap-news.xml", "https://example.com/sitemap-2.xml.gz"]
     )
 
 
 def test_a_feed_is_no_sitemap_and_back() -> None:
-    assert parse_sitemap(RSS, BASE) == ([], [])
-    assert parse_feed(SITEMAP, BASE) == []
+    assert parse_sitemap(read_document(RSS), BASE) == Sitemap([], [])
+    assert parse_feed(read_document(SITEMAP), BASE) == []
 
 
-def test_external_entities_are_not_resolved() -> None:
-    entries = parse_feed(XXE, BASE)
-    assert entries and "root:" not in (entries[0].title or "")
+def test_external_entities_are_refused() -> None:
+    with pytest.raises(Unreadable) as refused:
+        read_document(XXE)
+    assert refused.value.reason == "entities"
+
+
+def test_a_plain_internal_entity_is_left_unexpanded() -> None:
+    body = RSS.replace(b"<rss", b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]><rss', 1).replace(b">One<", b">One&nbsp;<")
+    assert [entry.url for entry in parse_feed(read_document(body), BASE)][:1] == ["https://example.com/a/one-story-here"]
 
 
 def test_rebase_keeps_path_and_query() -> None:
@@ -118,10 +129,26 @@ def test_looks_like_article(path: str, article: bool) -> None:
 @pytest.mark.parametrize(
     ("host", "domain"),
     [("www.foxnews.com", "foxnews.com"), ("moxie.foxnews.com", "foxnews.com"),
-     ("www.japantimes.co.jp", "japantimes.co.jp"), ("127.0.0.1", "127.0.0.1"), ("apnews.com", "apnews.com")],
+     ("www.japantimes.co.jp", "japantimes.co.jp"), ("127.0.0.1", "127.0.0.1"), ("apnews.com", "apnews.com"),
+     ("www.bbc.co.uk", "bbc.co.uk"), ("news.yahoo.co.jp", "yahoo.co.jp"), ("WWW.Example.COM.", "example.com"),
+     # Tenants of shared hosts are sites of their own: the PSL's private section, and SHARED_HOSTS.
+     ("alice.github.io", "alice.github.io"), ("bob.github.io", "bob.github.io"),
+     ("alice.substack.com", "alice.substack.com"), ("www.alice.substack.com", "alice.substack.com"),
+     ("bob.substack.com", "bob.substack.com"), ("foo.blogspot.com", "foo.blogspot.com"),
+     ("localhost", "localhost"), ("::1", "::1")],
 )
-def test_site_domain(host: str, domain: str) -> None:
-    assert site_domain(host) == domain
+def test_registrable_domain(host: str, domain: str) -> None:
+    assert registrable_domain(host) == domain
+
+
+def test_the_news_spider_keeps_to_its_own_tenant() -> None:
+    crawler = get_crawler(NewsSpider)
+    spider = crawler._create_spider(start_url="https://alice.substack.com/archive")
+    assert spider.allowed_domains == ["alice.substack.com"]
+    assert spider.on_site("https://alice.substack.com/p/a-story") and spider.on_site("https://www.alice.substack.com/p/x")
+    assert not spider.on_site("https://bob.substack.com/p/a-story")
+    assert not spider.on_site("https://substack.com/p/a-story")
+    assert spider.source == "alice.substack.com"
 
 
 def test_refine_paragraphs() -> None:

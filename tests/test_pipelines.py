@@ -20,6 +20,8 @@ from newscrawl.items import Article
 from newscrawl.pipelines import CleanPipeline, DeduplicatePipeline, StorePipeline, ValidatePipeline
 from newscrawl.pipelines.store import MAX_PENDING_BATCHES
 from newscrawl.spiders.japantoday import JapanTodaySpider
+from newscrawl.spiders.news import NewsSpider
+from newscrawl.spiders.taipeitimes import TaipeiTimesSpider
 from newscrawl.text import content_hash
 
 RAW_BODY = "\n\n".join(
@@ -49,9 +51,9 @@ def raw_article(**overrides: Any) -> Article:
     return replace(article, **overrides)
 
 
-def crawler_for(settings: dict[str, Any] | None = None) -> Any:
-    crawler = get_crawler(JapanTodaySpider, settings_dict=settings or {})
-    crawler.spider = crawler._create_spider()
+def crawler_for(settings: dict[str, Any] | None = None, spidercls: type = JapanTodaySpider, **spider_args: str) -> Any:
+    crawler = get_crawler(spidercls, settings_dict=settings or {})
+    crawler.spider = crawler._create_spider(**spider_args)
     crawler.stats.open_spider()
     return crawler
 
@@ -75,6 +77,30 @@ def test_clean_normalises_text_strips_promo_and_splits_credit() -> None:
     assert item.word_count == len(item.body.split())
     assert item.content_hash == content_hash(item.title, item.body)
     assert crawler.stats.get_value("clean/boilerplate/promo") == 1
+
+
+# Paragraphs that are Japan Today chrome, and could be prose anywhere else.
+SPIDER_ARGS = {NewsSpider: {"start_url": "https://example.com/politics/"}}
+JAPANTODAY_CHROME = ["Apply Now", "Facebook users", "Top jobs in Japan", "0 ( +2 / -2 )",
+                     "Articles, Offers & Useful Resources", "Nature"]
+
+
+@pytest.mark.parametrize(
+    ("spidercls", "kept"),
+    [(JapanTodaySpider, []), (TaipeiTimesSpider, JAPANTODAY_CHROME), (NewsSpider, JAPANTODAY_CHROME)],
+    ids=["japantoday-strips-its-own", "taipeitimes-keeps", "news-keeps"],
+)
+def test_site_boilerplate_applies_only_to_its_own_site(spidercls: type, kept: list[str]) -> None:
+    body = "\n\n".join(["Real text.", *JAPANTODAY_CHROME])
+    item = cleaned(raw_article(body=body), crawler_for(spidercls=spidercls, **SPIDER_ARGS.get(spidercls, {})))
+    assert item.body.split("\n\n") == ["Real text.", *kept]
+
+
+def test_generic_boilerplate_applies_to_every_site() -> None:
+    body = "Real text.\n\nShare this article on Facebook\n\n12 Comments"
+    for spidercls in (JapanTodaySpider, TaipeiTimesSpider, NewsSpider):
+        crawler = crawler_for(spidercls=spidercls, **SPIDER_ARGS.get(spidercls, {}))
+        assert cleaned(raw_article(body=body), crawler).body == "Real text."
 
 
 @pytest.mark.parametrize(

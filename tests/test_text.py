@@ -1,18 +1,17 @@
-"""Tests for newscrawl.text: normalisation, paragraphs, boilerplate, fingerprints."""
+"""Tests for newscrawl.text (normalisation, paragraphs, fingerprints) and Japan Today's declared boilerplate."""
 
 from pathlib import Path
 
 import pytest
 
+from newscrawl.spiders.japantoday import BOILERPLATE as JAPANTODAY
 from newscrawl.text import (
     ZERO_WIDTH,
-    boilerplate_kind,
     content_hash,
     join_paragraphs,
     normalize_paragraphs,
     normalize_text,
     split_paragraphs,
-    strip_boilerplate,
     word_count,
 )
 
@@ -200,7 +199,7 @@ def test_join_then_split_round_trips():
     ],
 )
 def test_boilerplate_kind(paragraph, kind):
-    assert boilerplate_kind(paragraph) == kind
+    assert JAPANTODAY.kind(paragraph) == kind
 
 
 @pytest.mark.parametrize(
@@ -242,7 +241,7 @@ def test_boilerplate_kind(paragraph, kind):
          "empty"],
 )
 def test_strip_boilerplate(paragraphs, kept, removed):
-    assert strip_boilerplate(paragraphs) == (kept, removed)
+    assert JAPANTODAY.strip(paragraphs) == (kept, removed)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +267,7 @@ def test_strip_boilerplate(paragraphs, kept, removed):
          "ticket-scalping-prose"],
 )
 def test_strip_boilerplate_real_bodies(name, first, last, n_kept, removed):
-    kept, kinds = strip_boilerplate(body_lines(name))
+    kept, kinds = JAPANTODAY.strip(body_lines(name))
     assert kinds == removed
     assert len(kept) == n_kept
     assert kept[0].startswith(first)

@@ -8,6 +8,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from newscrawl.boilerplate import NO_BOILERPLATE, Boilerplate
 from newscrawl.credits import normalize_credit, pick_credit, split_credit_lines, split_dateline
 from newscrawl.dates import parse_datetime
 from newscrawl.text import (
@@ -15,7 +16,6 @@ from newscrawl.text import (
     join_paragraphs,
     normalize_text,
     split_paragraphs,
-    strip_normalized_boilerplate,
     word_count,
 )
 
@@ -35,6 +35,7 @@ def _clean_list(values: Any) -> list[str]:
 class CleanPipeline:
     """Turns a spider's raw article into clean text and UTC dates.
 
+    Site knowledge comes from the crawling spider: ``timezone`` and ``boilerplate``.
     Settings: ``CLEAN_DEFAULT_TIMEZONE`` (zone of dates without an offset when
     the spider declares none; default ``UTC``).
     Stats: ``clean/boilerplate/<kind>``, ``clean/credit_lines``, ``clean/dateline_prefix``.
@@ -55,6 +56,11 @@ class CleanPipeline:
         spider = getattr(self.crawler, "spider", None)
         return getattr(spider, "timezone", None) or self.default_timezone
 
+    def _boilerplate(self) -> Boilerplate:
+        """The crawling spider's declared site chrome: one site's rules never touch another's text."""
+        spider = getattr(self.crawler, "spider", None)
+        return getattr(spider, "boilerplate", None) or NO_BOILERPLATE
+
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         for name in ("title", "summary", "dateline"):
@@ -73,7 +79,7 @@ class CleanPipeline:
 
     def _clean_body(self, adapter: ItemAdapter) -> list[str]:
         # split_paragraphs normalises: the boilerplate check need not do it again.
-        paragraphs, kinds = strip_normalized_boilerplate(split_paragraphs(adapter["body"]))
+        paragraphs, kinds = self._boilerplate().strip_normalized(split_paragraphs(adapter["body"]))
         for kind in kinds:
             self.stats.inc_value(f"clean/boilerplate/{kind}")
         paragraphs, credit_lines = split_credit_lines(paragraphs)

@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -22,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.db.store import CONTENT_COLUMNS, save_articles
-from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed
 from newscrawl.spool import Spool
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,9 @@ def _connection_lost(exc: SQLAlchemyError) -> bool:
 #: Batches handed to the writer thread and not yet written before the crawl waits for them.
 MAX_PENDING_BATCHES = 4
 
+#: Finish reason of a crawl stopped because articles could be neither written nor spooled.
+STORE_FAILED = "store_failed"
+
 
 class StorePipeline:
     """Saves articles in batches, each batch one short transaction keyed on canonical URLs.
@@ -59,14 +66,20 @@ class StorePipeline:
     wait for a PostgreSQL server, no longer stop the crawl; when the writer falls
     more than 4 batches behind, the crawl waits for it).
 
-    When the database is lost mid-crawl, a batch that cannot be written is
-    spooled to a JSON-lines file and written as soon as a later write succeeds,
-    or at the start of the next crawl: nothing is lost. A row the database
-    refuses (not a connection problem) is logged, counted (``store/failed``) and
-    spooled under ``rejected/`` for inspection.
+    When the database is lost mid-crawl (or its disk is full), a batch that
+    cannot be written is spooled to a JSON-lines file and written as soon as a
+    later write succeeds, or at the start of the next crawl: nothing is lost. A
+    row the database refuses (not a connection problem) is logged, counted
+    (``store/failed``) and spooled under ``rejected/`` for inspection. When the
+    spool cannot be written either (its disk is full too), the batch is counted
+    lost, the crawl is closed with finish reason ``store_failed``, and articles
+    arriving after that are dropped (``StoreFailed``) and counted lost too; the
+    cause is logged once, as one ERROR line, at the end.
     Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``,
     ``store/spooled``, ``store/replayed``, ``store/failed``, ``store/batches``
-    (counted once a batch is written, all of them by the end of the crawl).
+    (counted once a batch is written, all of them by the end of the crawl),
+    ``store/lost`` (neither written nor spooled; 0 in a good crawl) and
+    ``store/failure`` (the one-line cause, only when articles were lost).
     The database is opened (and migrated) in ``open_spider``: an unreachable
     database fails the crawl before any article is fetched.
     """
@@ -91,6 +104,10 @@ class StorePipeline:
         self.writer: ThreadPoolExecutor | None = None
         self.writes: deque[Future[Counter[str]]] = deque()
         self.crawler: Crawler | None = None
+        #: Why articles could be neither written nor spooled (set once, by the writing thread).
+        self.failure: str | None = None
+        self.stopping = False
+        self.closing: Deferred[None] | None = None  # the engine closing the crawl for us
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -110,6 +127,7 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self) -> None:
+        self.stats.set_value("store/lost", 0)
         self.engine = open_database(self.database_url)
         spider = getattr(getattr(self.crawler, "spider", None), "name", "articles")
         self.spool = Spool(self.spool_dir, spider)
@@ -120,6 +138,7 @@ class StorePipeline:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscrawl-store")
 
     def close_spider(self) -> None:
+        self.stopping = True  # the crawl is closing already, whatever the reason
         self.wait()
         if self.writer is not None:
             self.writer.shutdown(wait=True)
@@ -129,18 +148,41 @@ class StorePipeline:
             logger.error("%d articles could not be written and wait in %s; the next crawl writes "
                          "them", pending, self.spool_dir)
             self.stats.set_value("store/pending_in_spool", pending)
+        if self.failure is not None:
+            cause = f"{self.failure}; {self.stats.get_value('store/lost', 0):,} articles not stored"
+            self.stats.set_value("store/failure", cause)
+            logger.error("%s", cause)
         if self.engine is not None:
             self.engine.dispose()
 
     def spider_idle(self) -> None:
-        self.flush()
+        # Wait for the writer before the engine calls the crawl finished: a last batch
+        # that could not be kept must still make the finish reason store_failed.
+        self.wait()
+        if self.failure is not None:
+            raise CloseSpider(STORE_FAILED)
 
     def process_item(self, item: Any) -> Any:
+        if self.failure is not None:
+            self._stop()
+            self.stats.inc_value("store/lost")
+            raise StoreFailed(f"not stored: {self.failure}", log_level="DEBUG")
         adapter = ItemAdapter(item)
         self.buffer.append({name: adapter.get(name) for name in CONTENT_COLUMNS})
         if len(self.buffer) >= self.batch_size:
             self.flush()
+        if self.failure is not None:  # the article is handed over: counted where its batch ends
+            self._stop()
         return item
+
+    def _stop(self) -> None:
+        """Close the crawl (once): what it fetches from now on could not be kept."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self.crawler is not None and self.crawler.crawling:  # not when built outside a crawl
+            engine = self.crawler.engine
+            self.closing = deferred_from_coro(engine.close_spider_async(reason=STORE_FAILED))
 
     def flush(self) -> None:
         """Hand the buffered rows to the writer (write them here without one)."""
@@ -219,13 +261,25 @@ class StorePipeline:
                     self._spool([values], str(exc), counts)
                     continue
                 assert self.rejected is not None
-                path = self.rejected.add([values])
+                path = self._keep(self.rejected, [values], counts)
                 counts["store/failed"] += 1
-                logger.error("Database refused %s (%s); kept in %s", values.get("url"),
-                             str(getattr(exc, "orig", exc)).strip().splitlines()[0], path)
+                logger.error("Database refused %s (%s); %s", values.get("url"),
+                             str(getattr(exc, "orig", exc)).strip().splitlines()[0],
+                             f"kept in {path}" if path else "lost")
 
     def _spool(self, batch: Sequence[Mapping[str, Any]], reason: str, counts: Counter[str]) -> None:
         assert self.spool is not None
-        path = self.spool.add(batch)
-        counts["store/spooled"] += len(batch)
-        logger.warning("Database unavailable (%s): %d articles spooled to %s", reason, len(batch), path)
+        path = self._keep(self.spool, batch, counts)
+        if path is not None:
+            counts["store/spooled"] += len(batch)
+            logger.warning("Database unavailable (%s): %d articles spooled to %s", reason, len(batch), path)
+
+    def _keep(self, spool: Spool, batch: Sequence[Mapping[str, Any]], counts: Counter[str]) -> Path | None:
+        """Spool ``batch``; when even that fails, count it lost and remember the first cause."""
+        try:
+            return spool.add(batch)
+        except SpoolWriteError as exc:
+            counts["store/lost"] += len(batch)
+            if self.failure is None:
+                self.failure = str(exc)
+            return None

@@ -15,6 +15,7 @@ from parsel import Selector
 from scrapy.http import Response, TextResponse
 from scrapy.utils.response import get_base_url
 
+from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
 from newscrawl.credits import parse_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
@@ -112,6 +113,8 @@ class SectionSpider(scrapy.Spider):
     timezone: ClassVar[str] = "UTC"
     language: ClassVar[str | None] = "en"
     selectors: ClassVar[ArticleSelectors] = ArticleSelectors()
+    #: The site's page chrome, stripped from bodies by the clean pipeline.
+    boilerplate: ClassVar[Boilerplate] = GENERIC_BOILERPLATE
     #: Text that replaces the body of an article the site has withdrawn.
     expired_markers: ClassVar[tuple[str, ...]] = ()
     #: Site-name suffixes stripped from structured titles (" | Site").

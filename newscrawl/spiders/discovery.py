@@ -1,32 +1,37 @@
 """Article discovery from RSS/Atom feeds and XML sitemaps, and the declarative site-spider base.
 
-Pure functions read a fetched document (``document_kind``, ``parse_feed``, ``parse_sitemap``);
-:class:`DiscoveryMixin` lets any :class:`SectionSpider` start from a feed, a sitemap (index,
-news sitemap) or an HTML listing; :class:`SiteSpider` adds the few per-site facts that a CSS
+Pure functions read a fetched document within size caps and without entity expansion
+(``read_document``), then its links (``parse_feed``, ``parse_sitemap``); :class:`DiscoveryMixin`
+lets any :class:`SectionSpider` start from a feed, a sitemap (index, news sitemap) or an HTML
+listing, within :class:`DiscoveryLimits`; :class:`SiteSpider` adds the few per-site facts that a CSS
 selector cannot state (a supplier line, a byline preferred to a CMS author, site-wide tags).
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from lxml import etree
 from parsel import Selector
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
-from scrapy.utils.gz import gunzip
 
 from newscrawl.credits import parse_byline, split_agencies, split_agency_line
 from newscrawl.items import Article
+from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gunzip, count_oversize
 from newscrawl.spiders.base import META_LISTED_RAW, SectionSpider
 from newscrawl.urls import canonicalize_url, is_http_url
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
 _GZIP_MAGIC = b"\x1f\x8b"
+# A reference to another entity inside an entity's value (not a character reference "&#160;").
+_ENTITY_REF = re.compile(r"[&%][^#\s;]+;")
 _FEED_ROOTS = {"rss": "rss", "feed": "atom", "RDF": "rdf", "urlset": "sitemap", "sitemapindex": "sitemapindex"}
 
 
@@ -39,21 +44,70 @@ class Listed:
     title: str | None = None
 
 
-def _xml_root(body: bytes) -> etree._Element | None:
-    """The root of an XML document, parsed without entities or network (no XXE); None if not XML."""
-    if body[:2] == _GZIP_MAGIC:
+class Unreadable(ValueError):
+    """A discovery document refused before reading its links; ``reason`` names why (a stats key)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Document:
+    """A fetched discovery document: its kind and, for XML, its parsed root."""
+
+    kind: str
+    root: etree._Element | None = None
+
+
+def _hostile_entities(root: etree._Element, parser: etree.XMLParser) -> bool:
+    """Entities that can only be an attack: external ones (XXE), nested ones (billion laughs),
+    or an expansion libxml2 stopped. A plain ``<!ENTITY nbsp "&#160;">`` is left unexpanded."""
+    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+        return True
+    dtd = root.getroottree().docinfo.internalDTD
+    return dtd is not None and any(
+        entity.system_url or _ENTITY_REF.search(entity.orig or "") for entity in dtd.iterentities()
+    )
+
+
+def read_document(body: bytes, max_size: int = 0, max_ratio: int = 0) -> Document:
+    """The kind (``rss``, ``atom``, ``rdf``, ``sitemap``, ``sitemapindex`` or ``html``) and XML
+    root of a feed, sitemap or listing; a raw ``.gz`` body is inflated first, within the caps.
+
+    Parsed without entity expansion, DTD loading, network or huge-tree mode (no XXE, no
+    billion laughs). Raises :class:`~newscrawl.middlewares.oversize.DecompressionCapExceeded`
+    for a body inflating past ``max_size`` (DOWNLOAD_MAXSIZE) or ``max_ratio`` times its size,
+    and :class:`Unreadable` for a broken gzip (``gzip``), a gzipped body that is no XML
+    document (``not_xml``, ``malformed``) or hostile entities (``entities``).
+    """
+    gzipped = body[:2] == _GZIP_MAGIC
+    if gzipped:
         try:
-            body = gunzip(body)
-        except OSError:
-            return None
+            body = bounded_gunzip(body, max_size, max_ratio)
+        except (OSError, EOFError, struct.error):
+            raise Unreadable("gzip") from None
     if not _XML_START.match(body[:512]):
-        return None
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, remove_comments=True)
+        if gzipped:
+            raise Unreadable("not_xml")
+        return Document("html")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True, remove_comments=True
+    )
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError:
-        return None
-    return root
+        root = None
+    if root is None:
+        if gzipped:
+            raise Unreadable("malformed")
+        return Document("html")  # e.g. an HTML page opening with a comment: the listing path reads it
+    if _hostile_entities(root, parser):
+        raise Unreadable("entities")
+    kind = _FEED_ROOTS.get(_local(root), "html")
+    if kind == "html" and gzipped:
+        raise Unreadable("not_xml")
+    return Document(kind, root if kind != "html" else None)
 
 
 def _local(element: etree._Element) -> str:
@@ -75,9 +129,12 @@ def _text(element: etree._Element, *names: str) -> str | None:
 
 
 def document_kind(body: bytes) -> str:
-    """``rss``, ``atom``, ``rdf``, ``sitemap``, ``sitemapindex`` or ``html`` (anything else)."""
-    root = _xml_root(body)
-    return _FEED_ROOTS.get(_local(root), "html") if root is not None else "html"
+    """``rss``, ``atom``, ``rdf``, ``sitemap``, ``sitemapindex``, ``html`` (any other text) or
+    ``unreadable``; with no size cap, for tests and tools, never for a crawl's bodies."""
+    try:
+        return read_document(body).kind
+    except Unreadable:
+        return "unreadable"
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -104,10 +161,9 @@ def _atom_link(entry: etree._Element) -> str | None:
     return links[0].get("href") if links else None
 
 
-def parse_feed(body: bytes, base_url: str) -> list[Listed]:
+def parse_feed(document: Document, base_url: str) -> list[Listed]:
     """Entries of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, in feed order; [] for anything else."""
-    root = _xml_root(body)
-    kind = _FEED_ROOTS.get(_local(root)) if root is not None else None
+    root, kind = document.root, document.kind
     if root is None or kind not in ("rss", "atom", "rdf"):
         return []
     found: list[Listed] = []
@@ -125,18 +181,29 @@ def parse_feed(body: bytes, base_url: str) -> list[Listed]:
     return found
 
 
-def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Listed], list[str]]:
-    """``(pages, child sitemaps)`` of a sitemap or sitemap index; Google News dates preferred."""
-    root = _xml_root(body)
-    kind = _FEED_ROOTS.get(_local(root)) if root is not None else None
+@dataclass(frozen=True)
+class Sitemap:
+    """What a sitemap or sitemap index lists: pages, child sitemaps, and whether the cap cut it."""
+
+    pages: list[Listed]
+    children: list[str]
+    capped: bool = False
+
+
+def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitemap:
+    """Pages and child sitemaps of a sitemap or index (Google News dates preferred), at most
+    ``max_urls`` entries in document order (0 = all); empty for anything else."""
+    root, kind = document.root, document.kind
     if root is None or kind not in ("sitemap", "sitemapindex"):
-        return [], []
+        return Sitemap([], [])
     pages: list[Listed] = []
     children: list[str] = []
     for node in root:
         url = _absolute(base_url, _text(node, "loc"))
         if not url:
             continue
+        if max_urls and len(pages) + len(children) >= max_urls:
+            return Sitemap(pages, children, capped=True)
         if kind == "sitemapindex":
             children.append(url)
             continue
@@ -144,7 +211,7 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Listed], list[str]]:
         date = (_text(news, "publication_date") if news is not None else None) or _text(node, "lastmod")
         title = _text(news, "title") if news is not None else None
         pages.append(Listed(url, date, title))
-    return pages, children
+    return Sitemap(pages, children)
 
 
 def rebase(url: str, origin_of: str) -> str:
@@ -157,11 +224,43 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+@dataclass(frozen=True)
+class DiscoveryLimits:
+    """The caps on what one crawl reads from feeds and sitemaps (0 = no cap)."""
+
+    #: DOWNLOAD_MAXSIZE: a raw ``.gz`` document inflates to at most this many bytes.
+    max_size: int = 0
+    #: DECOMPRESSION_MAX_RATIO: ... and to at most this many times its compressed size.
+    max_ratio: int = 0
+    #: SITEMAP_MAX_URLS: entries read from one sitemap or sitemap index.
+    max_urls: int = 0
+    #: SITEMAP_MAX_DOCUMENTS: child sitemaps followed from sitemap indexes, per crawl.
+    max_documents: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DiscoveryLimits:
+        return cls(
+            max_size=settings.getint("DOWNLOAD_MAXSIZE"),
+            max_ratio=settings.getint("DECOMPRESSION_MAX_RATIO", 100),
+            max_urls=settings.getint("SITEMAP_MAX_URLS", 50_000),
+            max_documents=settings.getint("SITEMAP_MAX_DOCUMENTS", 50),
+        )
+
+
 class DiscoveryMixin(SectionSpider):
     """Starts from the start URL *and* the site's feeds; reads each as a feed, sitemap or HTML listing.
 
     When ``-a start_url`` points elsewhere (a mirror), the declared feeds keep their path and
-    query but move to the start URL's host. Stats: ``newscrawl/discovery/<kind>`` per document.
+    query but move to the start URL's host. Every document is read within
+    :class:`DiscoveryLimits` (from the settings).
+
+    Stats: ``newscrawl/discovery/<kind>`` per document read;
+    ``newscrawl/discovery/feed_unparseable`` and ``…/feed_unparseable/<reason>`` per feed or
+    sitemap refused (reasons: ``oversize``, ``gzip``, ``not_xml``, ``entities``, ``malformed``;
+    an oversize one is counted under ``oversize/*`` too); ``newscrawl/discovery/feed_no_links``
+    per feed or sitemap that lists no link; ``newscrawl/discovery/sitemap_capped`` per sitemap cut
+    at SITEMAP_MAX_URLS; ``newscrawl/discovery/document_budget_reached`` per sitemap index whose
+    children were cut because SITEMAP_MAX_DOCUMENTS sitemaps had already been requested.
     """
 
     #: Further discovery documents on the real site (RSS/Atom feeds, sitemaps, news sitemaps).
@@ -170,6 +269,14 @@ class DiscoveryMixin(SectionSpider):
     article_hosts: ClassVar[tuple[str, ...]] = ()
     #: Path pagination appended to the start URL ("page/{page}/" on WordPress), instead of page_param.
     page_path: ClassVar[str | None] = None
+    #: Caps on reading feeds and sitemaps; set from the settings by ``from_crawler``.
+    limits: DiscoveryLimits = DiscoveryLimits()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.limits = DiscoveryLimits.from_settings(crawler.settings)
+        return spider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,6 +286,7 @@ class DiscoveryMixin(SectionSpider):
         for host in hosts:
             if host not in self.allowed_domains:
                 self.allowed_domains.append(host)
+        self.sitemaps_requested = 0
 
     def listing_url(self, page: int) -> str:
         if page == 1 or not self.page_path:
@@ -193,20 +301,57 @@ class DiscoveryMixin(SectionSpider):
             yield self.listing_request(1, url)
 
     def parse_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
-        kind = document_kind(response.body)
-        self.crawler.stats.inc_value(f"newscrawl/discovery/{kind}")
-        if kind == "html":
-            yield from super().parse_listing(response, page)
+        stats = self.crawler.stats
+        try:
+            document = self.read(response)
+        except Unreadable as exc:
+            stats.inc_value("newscrawl/discovery/feed_unparseable")
+            stats.inc_value(f"newscrawl/discovery/feed_unparseable/{exc.reason}")
+            self.logger.warning("discovery document %s refused: %s", response.url, exc.reason)
             return
-        self.crawler.stats.inc_value("newscrawl/listing_pages")
-        if kind in ("sitemap", "sitemapindex"):
-            listed, children = parse_sitemap(response.body, response.url)
+        stats.inc_value(f"newscrawl/discovery/{document.kind}")
+        if document.kind == "html":
+            yield from self.parse_html_listing(response, page)
+            return
+        stats.inc_value("newscrawl/listing_pages")
+        if document.kind in ("sitemap", "sitemapindex"):
+            sitemap = parse_sitemap(document, response.url, self.limits.max_urls)
+            if sitemap.capped:
+                stats.inc_value("newscrawl/discovery/sitemap_capped")
+            listed, children = sitemap.pages, sitemap.children
         else:
-            listed, children = parse_feed(response.body, response.url), []
-        if page < self.max_pages:
-            for child in children[: self.max_pages]:
-                yield self.listing_request(page + 1, child)
+            listed, children = parse_feed(document, response.url), []
+        if not listed and not children:
+            stats.inc_value("newscrawl/discovery/feed_no_links")
+        yield from self.child_sitemaps(children, page)
         yield from self.listed_requests(listed)
+
+    def read(self, response: Response) -> Document:
+        """The response as a discovery document, within the caps; raises :class:`Unreadable`."""
+        max_size = int(response.meta.get("download_maxsize", self.limits.max_size) or 0)
+        try:
+            return read_document(response.body, max_size, self.limits.max_ratio)
+        except DecompressionCapExceeded as exc:
+            count_oversize(self.crawler.stats, exc.kind)
+            raise Unreadable("oversize") from None
+
+    def parse_html_listing(self, response: Response, page: int) -> Iterable[scrapy.Request]:
+        """An HTML listing page: the section spider's link rules and pagination."""
+        return super().parse_listing(response, page)
+
+    def child_sitemaps(self, children: list[str], page: int) -> Iterator[scrapy.Request]:
+        """Requests for an index's child sitemaps: ``max_pages`` deep and wide, and never more
+        than SITEMAP_MAX_DOCUMENTS in the whole crawl (else nesting multiplies them)."""
+        if page >= self.max_pages:
+            return
+        budget = self.limits.max_documents
+        for url in children[: self.max_pages]:
+            if budget and self.sitemaps_requested >= budget:
+                self.crawler.stats.inc_value("newscrawl/discovery/document_budget_reached")
+                self.logger.warning("SITEMAP_MAX_DOCUMENTS (%d) reached: child sitemaps skipped", budget)
+                return
+            self.sitemaps_requested += 1
+            yield self.listing_request(page + 1, url)
 
     def listed_requests(self, listed: list[Listed]) -> Iterator[scrapy.Request]:
         seen: set[str] = set()

@@ -17,7 +17,7 @@ from newscrawl.items import Article
 from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.text import normalize_text
-from newscrawl.urls import canonicalize_url, is_http_url, url_path
+from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
 
 # Path segments of pages that list articles rather than being one.
 _NOT_ARTICLE = re.compile(
@@ -27,20 +27,8 @@ _NOT_ARTICLE = re.compile(
 )
 _DATED = re.compile(r"/(?:19|20)\d{2}/[01]?\d/")
 _NUMERIC_ID = re.compile(r"\d{6,}")
-_SECOND_LEVEL = {"co", "com", "net", "org", "ac", "go", "ne", "or", "gov", "edu", "gv"}
-_IP = re.compile(r"^[\d.]+$|:")
 _SEPARATOR = re.compile(r"^[_*=~-]{3,}$")
 MIN_BLOCK_SHARE = 0.4
-
-
-def site_domain(host: str) -> str:
-    """The registrable part of ``host``: ``www.foxnews.com`` -> ``foxnews.com``, ``x.co.jp`` kept 3 labels."""
-    host = host.lower().rstrip(".")
-    if _IP.search(host):
-        return host
-    labels = host.split(".")
-    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL else 2
-    return ".".join(labels[-keep:])
 
 
 def looks_like_article(path: str) -> bool:
@@ -92,6 +80,10 @@ class NewsSpider(SiteSpider):
     structured-metadata extractor and trafilatura for the body (falling back to the JSON-LD
     articleBody, then the built-in generic extractor). ``source`` is the host name without
     ``www.``; ``-a section=`` names the section stored with each article.
+
+    The site is the start host's registrable domain (:func:`~newscrawl.urls.registrable_domain`):
+    links to its other subdomains are followed, links to another tenant of a shared host
+    (``bob.substack.com`` from ``alice.substack.com``, ``bob.github.io``) are not.
     """
 
     name = "news"
@@ -109,7 +101,7 @@ class NewsSpider(SiteSpider):
         super().__init__(*args, **kwargs)
         self.section = section or None
         host = (urlsplit(self.start_url).hostname or "").lower()
-        self.domain = site_domain(host)
+        self.domain = registrable_domain(host)
         self.allowed_domains = [self.domain]
         self.source = host.removeprefix("www.")
         parts = urlsplit(self.start_url)
@@ -150,8 +142,8 @@ class NewsSpider(SiteSpider):
         inside = {u: d for u, d in links.items() if self.section_prefix != "/" and url_path(u).startswith(self.section_prefix)}
         return inside or links
 
-    def parse_listing(self, response: Any, page: int) -> Any:
-        yield from super().parse_listing(response, page)
+    def parse_html_listing(self, response: Any, page: int) -> Any:
+        yield from super().parse_html_listing(response, page)
         if isinstance(response, TextResponse) and page < self.max_pages:
             next_href = response.xpath(
                 "//link[@rel='next']/@href | //a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
