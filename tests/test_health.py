@@ -131,12 +131,15 @@ def test_a_dead_first_run_is_unhealthy_and_names_the_cause(stats: dict[str, Any]
          "crawl ended early: finish reason 'store_failed'"),
         ({"health/unexpected_errors": 2, "health/first_unexpected_error": "newscrawl.pipelines.store: refused x"},
          "2 unexpected ERROR log lines (first: newscrawl.pipelines.store: refused x)"),
+        ({"store/failure": "disk full", "health/unexpected_errors": 2,
+          "health/first_unexpected_error": "newscrawl.pipelines.store: disk full"}, "2 unexpected ERROR log lines"),
         ({"newscrawl/discovery/redirect_loop": 2}, "2 requests ended in a redirect loop"),
         ({"newscrawl/discovery/robots_disallowed_listing": 1}, "1 listing document disallowed by robots.txt"),
         ({"newscrawl/discovery/feed_no_links": 1}, "1 feed without article links"),
         ({"newscrawl/discovery/feed_unparseable": 2}, "2 feeds could not be parsed"),
     ],
-    ids=["store-lost", "store-failure", "store-failed-finish", "unexpected-error", "redirect-loop",
+    ids=["store-lost", "store-failure", "store-failed-finish", "unexpected-error", "store-error-and-another",
+         "redirect-loop",
          "robots-listing", "feed-no-links", "feed-unparseable"],
 )
 def test_store_failures_errors_and_discovery_faults_are_problems(stats: dict[str, Any], expected: str) -> None:
@@ -178,8 +181,12 @@ def test_request_failures_are_named(stats: dict[str, Any], cause: str) -> None:
          "all 2 requests failed: DNS lookup failed 2"),
         ({"robotstxt/forbidden": 2}, "robots.txt forbids 2 requests"),
         ({"downloader/request_count": 0}, "no listing page was requested"),
+        ({"newscrawl/discovery/redirect_loop": 1, "downloader/request_count": 6,
+          "downloader/response_status_count/302": 5, "downloader/response_status_count/200": 1},
+         "1 request ended in a redirect loop"),
+        ({"newscrawl/discovery/feed_unparseable": 1, "robotstxt/forbidden": 1}, "1 feed could not be parsed"),
     ],
-    ids=["first-failure", "all-failed", "robots", "nothing-requested"],
+    ids=["first-failure", "all-failed", "robots", "nothing-requested", "redirect-loop", "unparseable-feed"],
 )
 def test_listing_cause(stats: dict[str, Any], cause: str) -> None:
     assert cause in listing_cause(stats)
@@ -248,3 +255,18 @@ def test_a_crawl_whose_requests_all_failed_is_one_problem_not_two() -> None:
     assert check_stats(stats, Thresholds(), had_articles_before=False) == [
         "no listing page could be read: cannot resolve www.foxnews.com (all 16 requests failed: DNS lookup failed 16)"
     ]
+
+
+def test_a_discovery_fault_that_explains_an_unread_listing_is_named_once() -> None:
+    stats = {**FIRST_RUN, "newscrawl/discovery/robots_disallowed_listing": 1, "robotstxt/forbidden": 1,
+             "downloader/request_count": 1, "downloader/response_status_count/200": 1}
+    assert check_stats(stats, Thresholds(), had_articles_before=False) == [
+        "no listing page could be read: 1 listing document disallowed by robots.txt"
+    ]
+
+
+def test_the_store_failure_s_own_error_line_is_not_reported_twice() -> None:
+    stats = {**HEALTHY, "store/lost": 3, "store/failure": "disk full; 3 articles not stored",
+             "health/unexpected_errors": 1,
+             "health/first_unexpected_error": "newscrawl.pipelines.store: disk full; 3 articles not stored"}
+    assert check_stats(stats, Thresholds(), True) == ["3 articles could not be stored: disk full; 3 articles not stored"]

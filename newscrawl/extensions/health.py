@@ -29,12 +29,13 @@ FIRST_UNEXPECTED_KEY = "health/first_unexpected_error"
 #: Drops that are a normal part of crawling, not a failure to store an article.
 BENIGN_DROPS = frozenset({"ExpiredArticle", "DuplicateUrl", "DuplicateContent"})
 #: Discovery faults that make a crawl unhealthy whenever they happen: (stat, one, many).
+#: The first that happened is also the cause named when no listing could be read.
 DISCOVERY_FAULTS = (
-    ("newscrawl/discovery/redirect_loop", "request ended in a redirect loop", "requests ended in a redirect loop"),
     ("newscrawl/discovery/robots_disallowed_listing", "listing document disallowed by robots.txt",
      "listing documents disallowed by robots.txt"),
-    ("newscrawl/discovery/feed_no_links", "feed without article links", "feeds without article links"),
     ("newscrawl/discovery/feed_unparseable", "feed could not be parsed", "feeds could not be parsed"),
+    ("newscrawl/discovery/redirect_loop", "request ended in a redirect loop", "requests ended in a redirect loop"),
+    ("newscrawl/discovery/feed_no_links", "feed without article links", "feeds without article links"),
 )
 #: Limits that explain why a crawl found fewer (or no) articles; named when nothing was found.
 DISCOVERY_LIMITS = (
@@ -106,10 +107,10 @@ def _all_requests_failed(stats: dict[str, Any]) -> str | None:
 def listing_cause(stats: dict[str, Any]) -> str:
     """Why no listing page was read, in one line: ``cannot resolve japantoday.com (all 6 requests
     failed: DNS lookup failed 6)``, ``listing answered 404 (URL)``, ``robots.txt forbids 1 request`` (pure)."""
-    first = stats.get("outcomes/listing/failure")
     forbidden = _int(stats, "robotstxt/forbidden")
-    if not first and forbidden:
-        first = f"robots.txt forbids {_plural(forbidden, 'request')}"
+    first = (stats.get("outcomes/listing/failure")
+             or next(iter(discovery_faults(stats)), None)
+             or (f"robots.txt forbids {_plural(forbidden, 'request')}" if forbidden else None))
     everything = _all_requests_failed(stats)
     if first and everything:
         return f"{first} ({everything})"
@@ -118,6 +119,11 @@ def listing_cause(stats: dict[str, Any]) -> str:
     if not _int(stats, "downloader/request_count"):
         return "no listing page was requested"
     return "no listing response was a text page"
+
+
+def discovery_faults(stats: dict[str, Any]) -> list[str]:
+    """``1 feed without article links``…: the discovery faults this crawl met, one phrase each (pure)."""
+    return [_plural(_int(stats, key), one, many) for key, one, many in DISCOVERY_FAULTS if _int(stats, key)]
 
 
 def _limits_named(stats: dict[str, Any]) -> str:
@@ -204,13 +210,10 @@ def check_stats(stats: dict[str, Any], limits: Thresholds, had_articles_before: 
             and not _all_requests_failed(stats)):
         problems.append(f"{errors} of {requests} requests failed "
                         f"({_ratio(errors, requests):.0%} > {limits.max_error_ratio:.0%})")
-    for key, one, many in DISCOVERY_FAULTS:
-        if _int(stats, key):
-            problems.append(_plural(_int(stats, key), one, many))
-    unexpected = _int(stats, UNEXPECTED_ERRORS_KEY)
-    if unexpected:
-        problems.append(f"{_plural(unexpected, 'unexpected ERROR log line')} "
-                        f"(first: {stats.get(FIRST_UNEXPECTED_KEY, '?')})")
+    problems += [fault for fault in discovery_faults(stats) if fault not in (dead or "")]
+    unexpected, first = _int(stats, UNEXPECTED_ERRORS_KEY), str(stats.get(FIRST_UNEXPECTED_KEY, "?"))
+    if unexpected and not (unexpected == 1 and failure and str(failure) in first):  # said above
+        problems.append(f"{_plural(unexpected, 'unexpected ERROR log line')} (first: {first})")
     return problems
 
 
