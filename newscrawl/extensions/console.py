@@ -17,6 +17,7 @@ from newscrawl.logs import CONSOLE_LOGGER
 
 logger = logging.getLogger(CONSOLE_LOGGER)
 
+
 def _counts(stats: dict[str, Any], prefix: str) -> tuple[int, str]:
     total, names = breakdown(stats, prefix)
     return total, f" ({names})" if names else ""
