@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from newscrawl.text import normalize_text
 
@@ -154,6 +154,11 @@ def _is_agency(part: str) -> bool:
     )
 
 
+def _whole_wire(text: str) -> str | None:
+    """The canonical wire when ``text`` is nothing but a wire's name ("Associated Press" -> "AP")."""
+    return next((w for w, rx in _WIRE_WHOLE.items() if rx.fullmatch(text)), None)
+
+
 def _looks_like_name(part: str) -> bool:
     """Tell whether ``part`` reads as a person's name: a few capitalised words."""
     words = part.split()
@@ -162,24 +167,62 @@ def _looks_like_name(part: str) -> bool:
     )
 
 
+def split_byline(text: str) -> tuple[list[str], list[str]]:
+    """Return (people, canonical wires) of a "By A, B and C" byline; ([], []) when it is not one.
+
+    "By Reuters" gives ([], ["Reuters"]); "By A | AP" and "By A, Associated Press" give
+    (["A"], ["AP"]); "Reuters Staff" is a person because it is the credit Reuters gives its own desk.
+    """
+    text = normalize_text(text)
+    m = _BY.fullmatch(text)
+    if m is None:
+        return [], []
+    # "By A | AP", "By A and B / Yomiuri Shimbun Staff Writers": the desk follows the names.
+    names_part, *desks = _DESK_SEP.split(m.group("names"))
+    parts = [p.strip(" .") for p in _NAME_SEP.split(names_part)]
+    names = [p for p in parts if p and not _is_agency(p)]
+    # "By Monday, the ministry said…" is prose: one non-name part disqualifies the line.
+    if not all(_looks_like_name(p) for p in names):
+        return [], []
+    wires = [w for w in map(_whole_wire, parts + [d.strip(" .") for d in desks]) if w]
+    return names, list(dict.fromkeys(wires))
+
+
 def parse_byline(text: str) -> list[str]:
     """Return the author names of a "By A, B and C" byline; [] when it is not one.
 
     Agencies named in the byline ("By A | AP", "By A, Associated Press") are dropped;
     "Reuters Staff" is kept because it is the credit Reuters gives its own desk.
     """
-    text = normalize_text(text)
-    m = _BY.fullmatch(text)
-    if m is None:
-        return []
-    # "By A | AP", "By A and B / Yomiuri Shimbun Staff Writers": the desk follows the names.
-    names_part = _DESK_SEP.split(m.group("names"))[0]
-    parts = [p.strip(" .") for p in _NAME_SEP.split(names_part)]
-    names = [p for p in parts if p and not _is_agency(p)]
-    # "By Monday, the ministry said…" is prose: one non-name part disqualifies the line.
-    if not names or not all(_looks_like_name(p) for p in names):
-        return []
-    return names
+    return split_byline(text)[0]
+
+
+#: A byline near the headline is one short line; longer text there is a standfirst or the story.
+MAX_BYLINE_LEN = 120
+#: "By …", or a line short enough to be a wire's name alone (the longest is 34 characters).
+_MAY_BE_BYLINE = re.compile(r"\W*(?:by\W|.{1,40}$)", re.IGNORECASE | re.DOTALL)
+
+
+def headline_byline(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(people, wires) of the first byline among the text lines printed near a headline.
+
+    A line is a byline when it reads "By A and B" (people, agencies split off), "By Reuters"
+    (a wire), or is nothing but a wire's name ("AP", "Kyodo News"). Dates, datelines, photo
+    captions and comment counts around the headline are skipped; ([], []) when none is found.
+    """
+    for line in lines:
+        if len(line) > MAX_BYLINE_LEN * 2 or not _MAY_BE_BYLINE.match(line):
+            continue  # cheap first: most lines near a headline are dates, places and captions
+        line = normalize_text(line)
+        if not line or len(line) > MAX_BYLINE_LEN:
+            continue
+        people, wires = split_byline(line)
+        if people or wires:
+            return people, wires
+        wire = _whole_wire(line)
+        if wire:
+            return [], [wire]
+    return [], []
 
 
 def split_agencies(names: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -187,7 +230,7 @@ def split_agencies(names: Sequence[str]) -> tuple[list[str], list[str]]:
     people: list[str] = []
     wires: list[str] = []
     for name in names:
-        wire = next((w for w, rx in _WIRE_WHOLE.items() if rx.fullmatch(normalize_text(name))), None)
+        wire = _whole_wire(normalize_text(name))
         if wire is None:
             people.append(name)
         elif wire not in wires:

@@ -16,9 +16,10 @@ NEWSPIDER_MODULE = "newscrawl.spiders"
 COMMANDS_MODULE = "newscrawl.commands"
 
 # --- Identity and politeness -------------------------------------------------
-# An honest User-Agent with a contact URL; operators should point it at their own page.
-CONTACT_URL = os.environ.get("NEWSCRAWL_CONTACT_URL", "https://github.com/newscrawl/newscrawl")
-USER_AGENT = f"newscrawl/{__version__} (+{CONTACT_URL})"
+# An honest User-Agent: the operator's own contact page, never a made-up one. Unset, requests
+# name only the crawler, and every crawl logs one WARNING until it is set.
+CONTACT_URL = os.environ.get("NEWSCRAWL_CONTACT_URL", "").strip() or None
+USER_AGENT = f"newscrawl/{__version__}" + (f" (+{CONTACT_URL})" if CONTACT_URL else "")
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 CONCURRENT_REQUESTS = 8

@@ -3,10 +3,12 @@
 import pytest
 
 from newscrawl.credits import (
+    headline_byline,
     normalize_credit,
     parse_byline,
     pick_credit,
     split_credit_lines,
+    split_byline,
     split_dateline,
 )
 
@@ -209,3 +211,61 @@ def test_split_dateline(paragraph, expected):
 )
 def test_parse_byline(text, expected):
     assert parse_byline(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("By Haruto Kisaragi and Lena Ortiz", (["Haruto Kisaragi", "Lena Ortiz"], [])),
+        ("By Ann Lee, Bob Ray and Cy Wu", (["Ann Lee", "Bob Ray", "Cy Wu"], [])),
+        ("By Ann Lee | AP", (["Ann Lee"], ["AP"])),
+        ("By Ann Lee, Associated Press", (["Ann Lee"], ["AP"])),
+        ("By Ann Lee and Bob Ray / Yomiuri Shimbun Staff Writers", (["Ann Lee", "Bob Ray"], [])),
+        ("By Reuters", ([], ["Reuters"])),
+        ("By Kyodo", ([], ["Kyodo"])),
+        ("By KYODO NEWS", ([], ["Kyodo"])),
+        ("By The Associated Press", ([], ["AP"])),
+        ("By AP and Reuters", ([], ["AP", "Reuters"])),
+        ("By Reuters Staff", (["Reuters Staff"], [])),
+        ("By Japan Today", ([], [])),
+        ("By Monday, the ministry had approved the plan.", ([], [])),
+        ("AP", ([], [])),
+        ("", ([], [])),
+    ],
+    ids=["two", "three", "pipe-wire", "comma-wire", "desk", "reuters", "kyodo", "kyodo-news-upper",
+         "the-ap", "two-wires", "reuters-staff", "site", "prose", "no-by", "empty"],
+)
+def test_split_byline(text, expected):
+    assert split_byline(text) == expected
+
+
+JT_HEAD = ["Jun. 10, 2026 02:05 pm JST", "3 Comments", "FILE PHOTO (caption)", "TOKYO"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # Japan Today: date, comment count, photo caption and dateline come before the byline.
+        ([*JT_HEAD, "By Haruto Kisaragi and Lena Ortiz"], (["Haruto Kisaragi", "Lena Ortiz"], [])),
+        (["By Mio Tanabe , Kenji Arakawa and Sofia Brandt", *JT_HEAD],
+         (["Mio Tanabe", "Kenji Arakawa", "Sofia Brandt"], [])),
+        ([*JT_HEAD, "By Kyodo"], ([], ["Kyodo"])),
+        ([*JT_HEAD, "By Reuters"], ([], ["Reuters"])),
+        ([*JT_HEAD, "AP"], ([], ["AP"])),
+        ([*JT_HEAD, "Associated Press"], ([], ["AP"])),
+        (["By Ann Lee | AP"], (["Ann Lee"], ["AP"])),
+        # The first byline wins.
+        (["By Ann Lee", "By Bob Ray"], (["Ann Lee"], [])),
+        # Not bylines
+        ([*JT_HEAD, "By Monday, the ministry had approved the plan."], ([], [])),
+        (["By " + "Ann Lee, " * 20 + "and Bob Ray"], ([], [])),  # longer than a byline line
+        (["AP Photo/Eugene Hoshiko"], ([], [])),
+        (["politics", "Japan Today"], ([], [])),
+        (JT_HEAD, ([], [])),
+        ([], ([], [])),
+    ],
+    ids=["after-head", "before-head", "kyodo", "reuters", "bare-ap", "bare-wire-name", "pipe",
+         "first-wins", "prose", "too-long", "photo-credit", "site", "head-only", "nothing"],
+)
+def test_headline_byline(lines, expected):
+    assert headline_byline(lines) == expected

@@ -329,8 +329,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     from newscrawl.extensions.health import listing_cause
 
-    [name] = _select_spiders(get_spider_loader(settings), [args.spider])
-    stats, items = run_check(settings, name, _spider_args(args.arg))
+    loader = get_spider_loader(settings)
+    [name] = _select_spiders(loader, [args.spider])
+    spargs = _spider_args(args.arg)
+    try:  # before the crawl, as `newscrawl crawl` does: a bad -a is one line, not a traceback
+        loader.load(name).check_arguments(**spargs)
+    except ValueError as exc:
+        raise CommandError(f"{name}: invalid spider argument: {exc}") from None
+    stats, items = run_check(settings, name, spargs)
     links = int(stats.get("newscrawl/links/articles", 0))
     pages = int(stats.get("newscrawl/listing_pages", 0))
     cause = "" if pages else f" ({listing_cause(stats)})"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -13,14 +16,16 @@ import scrapy
 from lxml import etree
 from parsel import Selector
 from scrapy.http import Response, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.response import get_base_url
 
 from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
-from newscrawl.credits import parse_byline
+from newscrawl.credits import MAX_BYLINE_LEN, headline_byline, split_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
 from newscrawl.items import Article
-from newscrawl.urls import canonicalize_url, is_http_url, split_http_url
+from newscrawl.text import fingerprint
+from newscrawl.urls import canonicalize_url, is_http_url, split_http_url, url_path
 
 
 #: Request meta keys the incremental middleware reads (set by the spider).
@@ -35,8 +40,47 @@ LISTING_PRIORITY = -1
 WATCHED_FIELDS = ("title", "body", "published_raw")
 
 
+#: Spider arguments that deployment tools add on their own (Scrapyd passes ``_job``).
+TOOL_ARGUMENTS = frozenset({"_job"})
+
+logger = logging.getLogger(__name__)
+
+
 class SpiderArgumentError(ValueError):
     """A ``-a name=value`` spider argument is invalid."""
+
+
+def unknown_arguments(spider: str, given: Iterable[str], known: Iterable[str]) -> str | None:
+    """The one-line complaint about argument names ``spider`` does not take, or None when all are known."""
+    known = list(known)
+    unknown = [name for name in given if name not in known and name not in TOOL_ARGUMENTS]
+    if not unknown:
+        return None
+    guesses = [
+        f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, 1)) else repr(name)
+        for name in unknown
+    ]
+    return f"{', '.join(guesses)} is not an argument of {spider}; it takes {', '.join(known)}"
+
+
+def warn_without_contact(settings: BaseSettings) -> bool:
+    """Log one WARNING per process when requests go out with no contact URL in the User-Agent.
+
+    Skipped when ``USER_AGENT`` was set on purpose (``-s USER_AGENT=…``). True when it is unset.
+    """
+    if settings.get("CONTACT_URL") or settings.getpriority("USER_AGENT") > SETTINGS_PRIORITIES["project"]:
+        return False
+    _warn_contact_once(settings.get("USER_AGENT"))
+    return True
+
+
+@functools.cache  # one line per process, however many spiders it runs
+def _warn_contact_once(user_agent: str) -> None:
+    logger.warning(
+        "NEWSCRAWL_CONTACT_URL is not set: requests go out as %r, with no page where a site can "
+        "reach you; set NEWSCRAWL_CONTACT_URL to your project page or a mailto: address",
+        user_agent,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +118,26 @@ def _texts(node: Any) -> list[str]:
     return [t.strip() for t in _TEXT_NODES(node) if t.strip()]
 
 
+#: The elements after a headline that may hold its byline (the body usually starts sooner).
+_FOLLOWING = etree.XPath("following::*[position() <= 40]")
+
+
+def _short_text(node: etree._Element) -> str | None:
+    """The element's text as one line, or None when it is longer than a byline can be.
+
+    Read lazily: the body's container follows the headline too, and is not read to its end.
+    """
+    parts: list[str] = []
+    size = 0
+    for text in node.itertext():
+        size += len(text)
+        if size > MAX_BYLINE_LEN * 2:  # whitespace between tags counts; bylines are far shorter
+            return None
+        if text.strip():
+            parts.append(text.strip())
+    return " ".join(parts) or None
+
+
 def _first(sel: Selector | etree._Element, css: str) -> str | None:
     """``sel.css(css).get()``: the first match as a string (an element as its markup), or None."""
     matches = select(sel, css)
@@ -87,16 +151,21 @@ def _first(sel: Selector | etree._Element, css: str) -> str | None:
 class SectionSpider(scrapy.Spider):
     """Crawls one section of a news site; subclasses only declare site facts.
 
-    Spider arguments: ``start_url`` (crawl a mirror or another listing URL; the
-    allowed domain follows it), ``max_pages`` (listing pages to walk) and
-    ``since`` (``YYYY-MM-DD``: a watermark; with it, pagination walks on past
-    known articles down to that date, for backfills).
+    Spider arguments: :attr:`arguments` (``start_url``, ``max_pages``, ``since``); any
+    other name is refused before the first request.
     Stats: ``newscrawl/links/seen``, ``newscrawl/links/offsection``,
     ``newscrawl/links/articles``, ``newscrawl/listing_pages``,
     ``newscrawl/body_method/<method>``, ``newscrawl/fields/items`` and
     ``newscrawl/fields/missing/<field>``.
     """
 
+    #: The ``-a name=value`` arguments the spider takes, each with its one line of help (shown
+    #: when an unknown name is refused, and in the README); a subclass adds its own.
+    arguments: ClassVar[dict[str, str]] = {
+        "start_url": "crawl a mirror or another listing URL like the real site (the allowed domain follows it)",
+        "max_pages": "listing pages to walk, a whole number >= 1 (default 3)",
+        "since": "YYYY-MM-DD: walk the listing on past stored articles down to that date (backfills)",
+    }
     #: Whether ``newscrawl crawl`` runs this spider when none is named.
     scheduled: ClassVar[bool] = True
 
@@ -131,9 +200,11 @@ class SectionSpider(scrapy.Spider):
         since: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since, **kwargs)
         super().__init__(**kwargs)
-        self.start_url, self.max_pages, self.since = self.check_arguments(start_url, max_pages, since)
         self._not_article_links: set[tuple[str, str]] = set()
+        # 8-byte fingerprints of the article links listing pages showed so far in this crawl.
+        self._listed: set[bytes] = set()
         # The allowed domain follows the start URL, so a mirror is crawled like the site.
         self.allowed_domains = [(urlsplit(self.start_url).hostname or "").lower()]
 
@@ -145,7 +216,13 @@ class SectionSpider(scrapy.Spider):
         since: str | None = None,
         **kwargs: Any,
     ) -> tuple[str, int, date | None]:
-        """Validated ``(start_url, max_pages, since)``; raises :class:`SpiderArgumentError` saying why."""
+        """Validated ``(start_url, max_pages, since)``; raises :class:`SpiderArgumentError` saying why.
+
+        ``kwargs`` are the other ``-a`` names given: each must be one of :attr:`arguments`.
+        """
+        complaint = unknown_arguments(cls.name, kwargs, cls.arguments)
+        if complaint:
+            raise SpiderArgumentError(complaint)
         url = start_url or cls.start_url
         if not is_http_url(url):
             raise SpiderArgumentError(f"start_url must be an http(s) URL, got {url!r}")
@@ -180,7 +257,17 @@ class SectionSpider(scrapy.Spider):
         return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        warn_without_contact(self.crawler.settings)
         yield self.listing_request(1)
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterable[Any]:
+        """``scrapy parse URL`` without ``-c``: an article page when the URL's path is the
+        section's ``article_path`` (and it is not the start URL), else a listing page."""
+        url = canonicalize_url(response.url)
+        if url != canonicalize_url(self.start_url) and self.article_path.fullmatch(url_path(url)):
+            return self.parse_article(response)
+        page = dict(parse_qsl(urlsplit(response.url).query)).get(self.page_param or "", "1")
+        return self.parse_listing(response, int(page) if page.isdigit() and int(page) > 0 else 1)
 
     def is_article_url(self, url: str) -> bool:
         """An http(s) URL on the start URL's host whose decoded path is an article of the section."""
@@ -252,9 +339,17 @@ class SectionSpider(scrapy.Spider):
         self.crawler.stats.inc_value("newscrawl/listing_pages")
         links = self.article_links(response)
         self.crawler.stats.inc_value("newscrawl/links/articles", len(links))
+        fresh = 0
         for url, listed in links.items():
+            key = fingerprint(url)
+            fresh += key not in self._listed
+            self._listed.add(key)
             yield self._article_request(url, listed)  # already canonical
-        if links and page < self.max_pages and self.page_param:
+        # Past its last page a section may answer its template, whose sidebars link articles
+        # the crawl has already listed: a page with nothing new ends the walk.
+        if links and not fresh:
+            self.crawler.stats.inc_value("newscrawl/listing/nothing_new")
+        if fresh and page < self.max_pages and self.page_param:
             yield self.listing_request(page + 1)
 
     def listing_request(self, page: int, url: str | None = None) -> scrapy.Request:
@@ -311,7 +406,7 @@ class SectionSpider(scrapy.Spider):
         meta = extract_metadata(sel, response.url)
         provenance = dict(meta.provenance)
         paragraphs, body_method = self.body_paragraphs(sel, meta)
-        authors, paragraphs = self.authors(sel, meta, paragraphs)
+        authors, byline_wires, paragraphs = self.authors(sel, meta, paragraphs)
         body_text = "\n\n".join(paragraphs)
         article = Article(
             url=canonicalize_url(response.url),
@@ -324,7 +419,7 @@ class SectionSpider(scrapy.Spider):
             modified_raw=self.first(meta.modified_raw, sel, self.selectors.modified, provenance, "modified_raw"),
             authors=authors,
             dateline=self.first(None, sel, self.selectors.dateline, provenance, "dateline"),
-            credit_lines=self.credit_lines(sel, paragraphs if body_method == "selectors" else None),
+            credit_lines=self.credit_lines(sel, paragraphs if body_method == "selectors" else None) + byline_wires,
             comment_count=self.comment_count(sel),
             image_url=self.image_url(response, meta),
             tags=list(meta.tags),
@@ -385,21 +480,56 @@ class SectionSpider(scrapy.Spider):
             return [meta.body.strip()], "structured"
         return generic_paragraphs(sel), "generic"
 
-    def authors(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str]]:
-        """Author names, and the paragraphs without a leading ``By …`` byline."""
-        if paragraphs and _BYLINE.match(paragraphs[0]) and len(paragraphs[0]) < 120:
-            byline_names = parse_byline(paragraphs[0])
-            if byline_names:
-                paragraphs = paragraphs[1:]
-                return list(meta.authors) or byline_names, paragraphs
+    def authors(
+        self, sel: Selector, meta: Metadata, paragraphs: list[str]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Author names, wires named as the byline ("By Reuters"), and the paragraphs without a
+        leading ``By …`` byline. Sources in order: a byline opening the body, structured
+        metadata, the site's byline selector, a ``By …`` line between the headline and the body."""
+        if paragraphs and _BYLINE.match(paragraphs[0]) and len(paragraphs[0]) <= MAX_BYLINE_LEN:
+            names, wires = split_byline(paragraphs[0])
+            if names or wires:
+                return list(meta.authors) or names, wires, paragraphs[1:]
         if meta.authors:
-            return list(meta.authors), paragraphs
+            return list(meta.authors), [], paragraphs
         if self.selectors.byline:
             for node in select(sel, self.selectors.byline):
-                names = parse_byline(" ".join(_texts(node)))
-                if names:
-                    return names, paragraphs
-        return [], paragraphs
+                names, wires = split_byline(" ".join(_texts(node)))
+                if names or wires:
+                    return names, wires, paragraphs
+        names, wires = self.headline_byline(sel)
+        return names, wires, paragraphs
+
+    def headline_byline(self, sel: Selector) -> tuple[list[str], list[str]]:
+        """(people, wires) of a ``By …`` line between the headline and the body, printed with no
+        class to find it by (Japan Today's plain ``<p>By …</p>``); ([], []) when there is none."""
+        headline = self._headline(sel)
+        if headline is None:
+            return [], []
+        nodes = _FOLLOWING(headline)
+        for index, node in enumerate(nodes):
+            if not isinstance(node.tag, str) or node.tag in NON_TEXT_TAGS:
+                continue
+            if node.get("itemprop") == "articleBody":
+                break  # schema.org's body container: the story has begun
+            line = _short_text(node)
+            if self.selectors.body is None and node.tag == "p" and (line is None or len(line) > MAX_BYLINE_LEN):
+                break  # a paragraph of prose: the story has begun
+            if not line:
+                continue
+            people, wires = headline_byline([line])
+            if people or wires:
+                # The body is looked up only now (rarely): a page is walked once per query.
+                body = select(sel, self.selectors.body) if self.selectors.body else []
+                return (people, wires) if not body or body[0] not in nodes[: index + 1] else ([], [])
+        return [], []
+
+    def _headline(self, sel: Selector) -> etree._Element | None:
+        """The headline element: the first ``h1`` found by a walk that stops there, or the title selector's."""
+        css = self.selectors.title or "h1"
+        if css.isalnum():
+            return next(sel.root.iter(css), None)
+        return next((n for n in select(sel, css) if isinstance(n, etree._Element)), None)
 
     def credit_lines(self, sel: Selector, body_paragraphs: list[str] | None = None) -> list[str]:
         """Copyright lines (``© KYODO``) inside and after the article body.

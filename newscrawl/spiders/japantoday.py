@@ -45,6 +45,8 @@ class JapanTodaySpider(SectionSpider):
     Facts from notes/japantoday.md: relative links, sidebars into other
     categories, dates printed as ``YYYY-MM-DD HH:MM`` in Japan time,
     ``/category/special-promotion/…`` is sponsored (never matches the pattern).
+    AP stories may print the byline as a plain ``By <Name>`` line before the body, with no
+    class: the base's headline scan reads it; "By Kyodo" there is a credit, not an author.
     """
 
     name = "japantoday"

@@ -87,6 +87,11 @@ class NewsSpider(SiteSpider):
     """
 
     name = "news"
+    arguments: ClassVar[dict[str, str]] = {
+        **SiteSpider.arguments,
+        "start_url": "required: the site's section page, RSS/Atom feed or XML sitemap",
+        "section": "section name stored with each article (default: none)",
+    }
     scheduled: ClassVar[bool] = False
     start_url = ""
     section = None  # type: ignore[assignment]
@@ -119,7 +124,7 @@ class NewsSpider(SiteSpider):
             raise SpiderArgumentError(
                 "the news spider needs -a start_url=<section page | RSS/Atom feed | XML sitemap>"
             )
-        return super().check_arguments(start_url, max_pages, since)
+        return super().check_arguments(start_url, max_pages, since, **kwargs)
 
     def on_site(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

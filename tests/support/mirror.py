@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import socket
@@ -160,7 +161,8 @@ class Mirror:
         body = self.overrides.get(name) or (self.root / name).read_bytes()
         return 200, content_type, body
 
-    def start(self) -> Mirror:
+    def start(self, port: int = 0) -> Mirror:
+        """Serve on 127.0.0.1:``port`` (0: any free port) from a daemon thread."""
         mirror = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -191,7 +193,7 @@ class Mirror:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -208,3 +210,32 @@ class Mirror:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.support.mirror FOLDER --port N``: serve a mirror until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.mirror",
+        description="Serve a test site mirror (a folder with routes.json) on 127.0.0.1 until Ctrl-C.",
+    )
+    parser.add_argument("folder", type=Path, help="e.g. tests/sites/japantoday/mirror")
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free)")
+    args = parser.parse_args(argv)
+    if not (args.folder / "routes.json").is_file():
+        parser.exit(2, f"mirror: error: {args.folder} has no routes.json\n")
+    try:
+        mirror = Mirror(args.folder).start(args.port)
+    except OSError as exc:
+        parser.exit(2, f"mirror: error: cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}\n")
+    print(f"serving {args.folder} at {mirror.base_url}/ (Ctrl-C stops)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mirror.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
