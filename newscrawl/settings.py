@@ -43,6 +43,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decompression, plus oversize/* stats naming responses over DOWNLOAD_MAXSIZE.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "newscrawl.middlewares.oversize.OversizeMiddleware": 590,
+    # Below Retry (550) and Redirect (600): counts each request's final outcome for health.
+    "newscrawl.middlewares.outcomes.OutcomeMiddleware": 540,
     # Counts listings, feeds and sitemaps that robots.txt forbids (first to see the exception).
     "newscrawl.middlewares.robots.ListingRobotsMiddleware": 950,
     # Scrapy's redirects, counting the requests lost to a loop.
@@ -90,6 +92,8 @@ EXTENSIONS = {
     # The health monitor must close before the recorder, which stores its verdict.
     "newscrawl.extensions.health.HealthMonitor": 400,
     "newscrawl.extensions.crawlrun.CrawlRunRecorder": 500,
+    # After both: its summary line shows the health verdict.
+    "newscrawl.extensions.console.ConsoleReporter": 600,
 }
 # The articles table is the seen-state: known articles are not fetched again.
 SPIDER_MIDDLEWARES = {
@@ -111,5 +115,9 @@ VALIDATE_EARLIEST_YEAR = EARLIEST_YEAR
 VALIDATE_FUTURE_SLACK_HOURS = FUTURE_SLACK_HOURS
 
 # --- Logging -----------------------------------------------------------------
+# The crawl commands show a short console (start line, progress, one line per warning or
+# error, the summary; everything at -L DEBUG); LOG_FILE / --logfile gets every record in
+# full, tracebacks included (newscrawl/logs.py).
 LOG_LEVEL = os.environ.get("NEWSCRAWL_LOG_LEVEL", "INFO")
+CONSOLE_PROGRESS_INTERVAL = 10
 FEED_EXPORT_ENCODING = "utf-8"

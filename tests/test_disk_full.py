@@ -273,7 +273,8 @@ def assert_nothing_unreported(stats: dict[str, Any], in_db: int, spool_dir: Path
     assert in_db + spooled + stats["store/lost"] == offered
     assert offered < ARTICLES  # the crawl stopped early instead of fetching articles to throw away
     assert not list(spool_dir.glob("*.partial"))
-    cause = [line for line in stderr.splitlines() if "cannot write the spool" in line and "ERROR" in line]
+    cause = [line for line in stderr.splitlines()
+             if "cannot write the spool" in line and "ERROR" in line and "health:" not in line]
     assert len(cause) == 1, cause
     assert re.search(rf"\[newscrawl\.pipelines\.store\] ERROR: cannot write the spool {re.escape(str(spool_dir))}"
                      rf": No space left on device \(ENOSPC\); {stats['store/lost']:,} articles not stored$",
@@ -287,12 +288,13 @@ def test_newscrawl_crawl_on_a_full_disk_fails_loudly_and_counts_every_article(
     small_disk: Path, big_mirror: str, tmp_path: Path
 ) -> None:
     db_url = f"sqlite:///{small_disk / 'newscrawl.db'}"
-    crawl = newscrawl_crawl(tmp_path, db_url, *crawl_args(big_mirror), settings=PACED)
+    log = tmp_path / "crawl.log"  # Scrapy's full log (the console keeps one line per error)
+    crawl = newscrawl_crawl(tmp_path, db_url, *crawl_args(big_mirror), settings={**PACED, "LOG_FILE": str(log)})
     out, err = finish(crawl)
     assert crawl.returncode == 1, err[-3000:]
     assert out.startswith("japantoday: failed UNHEALTHY;"), out
-    stats = dumped_stats(err)
-    assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", err)
+    stats = dumped_stats(log.read_text("utf-8"))
+    assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", log.read_text("utf-8"))
     status = last_status(db_url)
     # The end of the run is recorded when the disk leaves room for it; else it says why, once.
     assert status == "failed" or (status == "running" and "could not record the end of crawl run" in err)
@@ -303,13 +305,13 @@ def test_scrapy_crawl_on_a_full_disk_stops_with_store_failed(
     small_disk: Path, big_mirror: str, tmp_path: Path
 ) -> None:
     db_url = f"sqlite:///{small_disk / 'newscrawl.db'}"
-    result = run_crawl("japantoday", tmp_path, *crawl_args(big_mirror), settings={**PACED, "DATABASE_URL": db_url},
-                       timeout=240)
-    stats = dumped_stats(result.stderr)
-    assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", result.stderr)
-    # Its exit code is another change's business (Scrapy's own `crawl` exits 0 whatever the finish
-    # reason): shown with `pytest -rP`, not relied on.
-    print(f"scrapy crawl exited {result.returncode} (finish reason store_failed)")
+    log = tmp_path / "crawl.log"
+    result = run_crawl("japantoday", tmp_path, *crawl_args(big_mirror),
+                       settings={**PACED, "DATABASE_URL": db_url, "LOG_FILE": str(log)}, timeout=240)
+    stats = dumped_stats(log.read_text("utf-8"))
+    assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", log.read_text("utf-8"))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "failed UNHEALTHY" in result.stderr and "cannot write the spool" in result.stderr
 
 
 @pytest.fixture
@@ -326,8 +328,9 @@ def test_postgres_down_and_spool_disk_full_fails_loudly_and_counts_every_article
     tiny_disk: Path, big_mirror: str, cluster: Cluster, tmp_path: Path
 ) -> None:
     spool_dir = tiny_disk / "spool"
+    log = tmp_path / "crawl.log"
     crawl = newscrawl_crawl(tmp_path, cluster.url, *crawl_args(big_mirror),
-                            settings={**PACED, "STORE_SPOOL_DIR": str(spool_dir)})
+                            settings={**PACED, "STORE_SPOOL_DIR": str(spool_dir), "LOG_FILE": str(log)})
     try:
         first = wait_for_rows(cluster.url, 1)
     except AssertionError:
@@ -339,8 +342,8 @@ def test_postgres_down_and_spool_disk_full_fails_loudly_and_counts_every_article
     cluster.start()
     assert crawl.returncode == 1, err[-3000:]
     assert out.startswith("japantoday: failed UNHEALTHY;"), out
-    stats = dumped_stats(err)
-    assert_nothing_unreported(stats, stored(cluster.url), spool_dir, err)
+    stats = dumped_stats(log.read_text("utf-8"))
+    assert_nothing_unreported(stats, stored(cluster.url), spool_dir, log.read_text("utf-8"))
     assert stats["store/inserted"] == stored(cluster.url) >= first
     assert stats.get("store/spooled", 0) == stats.get("store/pending_in_spool", 0) == spooled_rows(spool_dir)
     assert "could not record the end of crawl run" in err  # the server is down: said once, not silent

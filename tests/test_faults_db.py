@@ -114,7 +114,8 @@ def test_postgres_down_at_the_end_is_written_by_the_next_run(
     first = wait_for_rows(cluster.url, 3)
     cluster.stop()
     _, err = crawl.communicate(timeout=120)
-    assert crawl.returncode == 0, err[-3000:]
+    # Nothing is lost, but the run could not write everything: it exits 1 and says why.
+    assert crawl.returncode == 1, err[-3000:]
     assert "wait in" in err and list(spool.glob("*.jsonl"))
     cluster.start()
     assert first <= stored(cluster.url) < ARTICLES

@@ -37,28 +37,9 @@ class SpiderResult:
         return self.status == "finished" and not self.problems
 
     def summary(self) -> str:
-        s = self.stats
-        dropped = s.get("item_dropped_count", 0)
-        reasons = ", ".join(
-            f"{k.rsplit('/', 1)[1]} {v}" for k, v in sorted(s.items())
-            if k.startswith("item_dropped_reasons_count/")
-        )
-        elapsed = s.get("elapsed_time_seconds")
-        parts = [
-            f"{self.spider}: {self.status}{'' if self.healthy else ' UNHEALTHY'}",
-            f"links {s.get('incremental/links', s.get('newscrawl/links/articles', 0))} "
-            f"(new {s.get('incremental/new', 0)}, "
-            f"refreshed {s.get('incremental/refreshed', 0)}, "
-            f"known {s.get('incremental/skipped_known', 0)})",
-            f"scraped {s.get('item_scraped_count', 0)}",
-            f"dropped {dropped}" + (f" ({reasons})" if reasons else ""),
-            f"inserted {s.get('store/inserted', 0)}, updated {s.get('store/updated', 0)}, "
-            f"unchanged {s.get('store/unchanged', 0)}",
-            f"{s.get('downloader/request_count', 0)} requests"
-            + (f" in {elapsed:.1f}s" if isinstance(elapsed, (int, float)) else ""),
-        ]
-        line = "; ".join(parts)
-        return line + "".join(f"\n  problem: {p}" for p in self.problems)
+        from newscrawl.extensions.console import summary_line
+
+        return summary_line(self.spider, self.stats, self.status, self.problems)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -96,11 +77,24 @@ def _select_spiders(loader: Any, names: list[str]) -> list[str]:
     return sorted(n for n in known if getattr(loader.load(n), "scheduled", True))
 
 
-def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[SpiderResult]:
-    """Run the spiders side by side in one process; one failing spider never stops the others."""
+def _crawler_process(settings: Any, **console: Any) -> Any:
+    """A crawler process whose log goes to newscrawl's console (and LOG_FILE), not Scrapy's handler."""
     from scrapy.crawler import AsyncCrawlerProcess
 
-    process = AsyncCrawlerProcess(settings)
+    from newscrawl.logs import install_logging
+
+    for name, value in {"LOG_INSTALL_ROOT_HANDLER": False, **console}.items():
+        settings.set(name, value, priority="cmdline")
+    install_logging(settings)
+    return AsyncCrawlerProcess(settings)
+
+
+def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[SpiderResult]:
+    """Run the spiders side by side in one process; one failing spider never stops the others."""
+    from newscrawl.extensions.console import crawl_problems, crawl_status
+
+    # The summary lines are printed on stdout at the end, all together.
+    process = _crawler_process(settings, CONSOLE_SUMMARY=False)
     for name in names:
         check = getattr(process.spider_loader.load(name), "check_arguments", None)
         if check is not None:
@@ -117,16 +111,7 @@ def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[
     results = []
     for name, crawler in crawlers:
         stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
-        reason = stats.get("finish_reason")
-        problems = list(stats.get("health/problems") or [])
-        if reason is None:
-            status = "failed"
-            problems.append("the crawl did not start or crashed (see the log above)")
-        elif reason != "finished":
-            status = "failed"
-        else:
-            status = "finished"
-        results.append(SpiderResult(name, status, stats, problems))
+        results.append(SpiderResult(name, crawl_status(stats), stats, crawl_problems(stats)))
     return results
 
 
@@ -388,7 +373,6 @@ CHECK_FIELDS = ("title", "body", "published_at", "authors", "credit", "dateline"
 def run_check(settings: Any, name: str, spargs: dict[str, str]) -> tuple[dict[str, Any], list[Any]]:
     """Crawl one listing page and one article without storing anything; the stats and items."""
     from scrapy import signals
-    from scrapy.crawler import AsyncCrawlerProcess
 
     for setting, value in {
         "STORE_ENABLED": False, "CRAWLRUN_ENABLED": False, "INCREMENTAL_ENABLED": False,
@@ -400,7 +384,7 @@ def run_check(settings: Any, name: str, spargs: dict[str, str]) -> tuple[dict[st
     def collect(item: Any) -> None:
         items.append(item)
 
-    process = AsyncCrawlerProcess(settings)
+    process = _crawler_process(settings, CONSOLE_SUMMARY=False)
     crawler = process.create_crawler(name)
     crawler.signals.connect(collect, signal=signals.item_scraped)
     process.crawl(crawler, **{"max_pages": "1", **spargs})
@@ -413,6 +397,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
     from scrapy.spiderloader import get_spider_loader
 
+    from newscrawl.extensions.health import listing_cause
+
     loader = get_spider_loader(settings)
     [name] = _select_spiders(loader, [args.spider])
     spargs = _spider_args(args.arg)
@@ -422,8 +408,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise CommandError(f"{name}: invalid spider argument: {exc}") from None
     stats, items = run_check(settings, name, spargs)
     links = int(stats.get("newscrawl/links/articles", 0))
-    print(f"{name}: listing pages {stats.get('newscrawl/listing_pages', 0)}, article links {links}",
-          file=out)
+    pages = int(stats.get("newscrawl/listing_pages", 0))
+    cause = "" if pages else f" ({listing_cause(stats)})"
+    print(f"{name}: listing pages {pages}{cause}, article links {links}", file=out)
     if not items:
         dropped = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
                    if k.startswith("item_dropped_reasons_count/")}
