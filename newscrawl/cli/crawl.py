@@ -6,7 +6,6 @@ import argparse
 import os
 import shlex
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,30 +15,12 @@ from newscrawl.cli import (
     EXIT_OK,
     CommandError,
 )
+from newscrawl.cli.jobs import ParallelCrawls, crawl_command, exit_code
 from newscrawl.cli.lock import database_lock
 from newscrawl.db.engine import open_database, resolve_database_url, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
 SETTINGS_MODULE = "newscrawl.settings"
-
-
-@dataclass
-class SpiderResult:
-    """How one spider's crawl went, for the summary line and the exit code."""
-
-    spider: str
-    status: str
-    stats: dict[str, Any] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def healthy(self) -> bool:
-        return self.status == "finished" and not self.problems
-
-    def summary(self) -> str:
-        from newscrawl.extensions.console import summary_line
-
-        return summary_line(self.spider, self.stats, self.status, self.problems)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -67,6 +48,39 @@ def _spider_args(pairs: list[str] | None) -> dict[str, str]:
     return spargs
 
 
+def spider_arguments(pairs: list[str] | None, spiders: list[str]) -> dict[str, dict[str, str]]:
+    """Each spider's ``-a`` arguments: ``NAME=VALUE`` goes to every spider, ``SPIDER:NAME=VALUE``
+    to that one (a later value wins), so one run can point each spider at its own mirror."""
+    shared: dict[str, str] = {}
+    own: dict[str, dict[str, str]] = {spider: {} for spider in spiders}
+    for name, value in _spider_args(pairs).items():
+        spider, colon, argument = name.rpartition(":")
+        if not colon:
+            shared[name] = value
+        elif spider in own:
+            own[spider][argument] = value
+        else:
+            raise CommandError(f"-a {name}=…: {spider!r} is not a spider of this run ({', '.join(spiders)})")
+    return {spider: {**shared, **own[spider]} for spider in spiders}
+
+
+def check_spider_arguments(loader: Any, arguments: dict[str, dict[str, str]]) -> None:
+    """Refuses, before anything runs, an argument that a spider does not take or a bad value."""
+    for spider, spargs in arguments.items():
+        check = getattr(loader.load(spider), "check_arguments", None)
+        if check is not None:
+            try:
+                check(**spargs)
+            except ValueError as exc:
+                raise CommandError(f"{spider}: invalid spider argument: {exc}") from None
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def _select_spiders(loader: Any, names: list[str]) -> list[str]:
     known = loader.list()
     unknown = [n for n in names if n not in known]
@@ -87,32 +101,6 @@ def _crawler_process(settings: Any, **console: Any) -> Any:
         settings.set(name, value, priority="cmdline")
     install_logging(settings)
     return AsyncCrawlerProcess(settings)
-
-
-def run_crawls(settings: Any, names: list[str], spargs: dict[str, str]) -> list[SpiderResult]:
-    """Run the spiders side by side in one process; one failing spider never stops the others."""
-    from newscrawl.extensions.console import crawl_problems, crawl_status
-
-    # The summary lines are printed on stdout at the end, all together.
-    process = _crawler_process(settings, CONSOLE_SUMMARY=False)
-    for name in names:
-        check = getattr(process.spider_loader.load(name), "check_arguments", None)
-        if check is not None:
-            try:
-                check(**spargs)
-            except ValueError as exc:
-                raise CommandError(f"{name}: invalid spider argument: {exc}") from None
-    crawlers = []
-    for name in names:
-        crawler = process.create_crawler(name)
-        crawlers.append((name, crawler))
-        process.crawl(crawler, **spargs)
-    process.start()
-    results = []
-    for name, crawler in crawlers:
-        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
-        results.append(SpiderResult(name, crawl_status(stats), stats, crawl_problems(stats)))
-    return results
 
 
 def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
@@ -152,21 +140,33 @@ def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
 def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
     database_url = resolve_database_url(settings.get("DATABASE_URL"))
-    settings.set("DATABASE_URL", database_url, priority="cmdline")
     from scrapy.spiderloader import get_spider_loader
 
-    names = _select_spiders(get_spider_loader(settings), args.spiders)
-    spargs = _spider_args(args.arg)
+    loader = get_spider_loader(settings)
+    names = _select_spiders(loader, args.spiders)
+    arguments = spider_arguments(args.arg, names)
+    check_spider_arguments(loader, arguments)
     try:
+        # Also applies any pending migration once, before the crawls start side by side.
         open_database(database_url).dispose()
     except DatabaseUnavailable as exc:
         raise CommandError(f"{exc}; nothing was crawled", EXIT_DATABASE) from None
+    # The URL reaches the crawls through the environment, never a command line `ps` shows.
+    env = {**os.environ, "NEWSCRAWL_DATABASE_URL": database_url, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
+    settings_pairs = [*(args.set or []), "CONSOLE_SUMMARY_STDOUT=True"]
+    from newscrawl.contact import warn_without_contact
+    from newscrawl.logs import install_logging
+
+    console = settings.copy()
+    console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
+    install_logging(console)
+    if warn_without_contact(settings):
+        settings_pairs.append("CONTACT_WARNING=False")  # said once here, not once per crawl
+    commands = {name: crawl_command(name, arguments[name], settings_pairs) for name in names}
     with database_lock(database_url, args.lock_file):
         mark_aborted_runs(database_url, names)
-        results = run_crawls(settings, names, spargs)
-    for result in results:
-        print(result.summary(), file=out)
-    return EXIT_OK if all(r.healthy for r in results) else EXIT_FAILURE
+        jobs = ParallelCrawls(args.jobs, env, stdout=out).run(commands)
+    return exit_code(jobs)
 
 
 def cron_line(schedule: str, workdir: Path, executable: Path, log: Path, database: str | None) -> str:
@@ -325,12 +325,17 @@ def cmd_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def register(subparsers: Any) -> None:
     crawl = subparsers.add_parser(
         "crawl", help="run spiders (all scheduled ones by default) for cron",
-        description="Run the named spiders in one process. Exit 0 when every spider finished "
-        "healthy, 1 when one failed or a health check failed, 2 for bad arguments, 3 when the "
-        "database cannot be opened, 4 when another crawl holds the lock.",
+        description="Run the named spiders (every scheduled one by default), each as its own "
+        "`scrapy crawl` process, up to --jobs at a time; each prints its summary line. Exit 0 "
+        "when every spider finished healthy, else the largest code among them: 1 when one failed "
+        "or a health check failed, 2 for bad arguments, 3 when the database cannot be opened; 4 "
+        "when another crawl holds the lock.",
     )
     crawl.add_argument("spiders", nargs="*", metavar="SPIDER")
-    crawl.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
+    crawl.add_argument("-a", dest="arg", action="append", metavar="[SPIDER:]NAME=VALUE",
+                       help="spider argument, for every spider or (SPIDER:NAME=VALUE) for one")
+    crawl.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                       help="crawls run at once (default: the CPU count, here %(default)s)")
     crawl.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
     crawl.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
     crawl.add_argument("--lock-file", help="lock file (default: beside the SQLite file's real path; an advisory lock in PostgreSQL)")

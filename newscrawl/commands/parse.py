@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from scrapy.commands.parse import Command as ScrapyParseCommand
 
-from newscrawl.spiders.base import warn_without_contact
+from newscrawl.contact import warn_without_contact
 from newscrawl.spiders.discovery import rebase
 
 #: Components that would record a run, judge its health, store items or read the seen-state:

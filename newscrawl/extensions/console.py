@@ -87,14 +87,17 @@ class ConsoleReporter:
     """Logs, on the ``newscrawl.console`` logger (shown by the console at INFO): one line when the
     crawl starts (spider, start URL, database without password), a progress line every
     ``CONSOLE_PROGRESS_INTERVAL`` seconds (10; 0 = none) and, with ``CONSOLE_SUMMARY`` (default
-    True; ``newscrawl crawl`` prints its own on stdout), the summary line at the end.
+    True), the summary line at the end; with ``CONSOLE_SUMMARY_STDOUT`` that line is printed on
+    stdout instead (``newscrawl crawl`` collects its crawls' lines there).
     It must come after the health monitor, whose verdict the summary shows.
     """
 
-    def __init__(self, crawler: Crawler, interval: float, summary: bool, database_url: str) -> None:
+    def __init__(self, crawler: Crawler, interval: float, summary: bool, database_url: str,
+                 summary_on_stdout: bool = False) -> None:
         self.crawler = crawler
         self.interval = interval
         self.summary = summary
+        self.summary_on_stdout = summary_on_stdout
         self.database_url = database_url
         self.task: Any = None
 
@@ -105,7 +108,8 @@ class ConsoleReporter:
             raise NotConfigured("CONSOLE_ENABLED is off")
         reporter = cls(crawler, settings.getfloat("CONSOLE_PROGRESS_INTERVAL", 10),
                        settings.getbool("CONSOLE_SUMMARY", True),
-                       resolve_database_url(settings.get("DATABASE_URL")))
+                       resolve_database_url(settings.get("DATABASE_URL")),
+                       settings.getbool("CONSOLE_SUMMARY_STDOUT", False))
         crawler.signals.connect(reporter.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(reporter.spider_closed, signal=signals.spider_closed)
         return reporter
@@ -128,4 +132,8 @@ class ConsoleReporter:
             self.task.stop()
         if self.summary:
             assert self.crawler.stats is not None
-            logger.info("%s", summary_line(spider.name, {**self.crawler.stats.get_stats(), "finish_reason": reason}))
+            line = summary_line(spider.name, {**self.crawler.stats.get_stats(), "finish_reason": reason})
+            if self.summary_on_stdout:
+                print(line, flush=True)
+            else:
+                logger.info("%s", line)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
-import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,13 +14,13 @@ import scrapy
 from lxml import etree
 from parsel import Selector
 from scrapy.http import Response, TextResponse
-from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.response import get_base_url
 
 from newscrawl.boilerplate import GENERIC_BOILERPLATE, Boilerplate
 from newscrawl.credits import MAX_BYLINE_LEN, SiteCredit, headline_byline, split_byline
 from newscrawl.extract.body import NON_TEXT_TAGS, extract_paragraphs, generic_paragraphs, select
 from newscrawl.extract.metadata import Metadata, extract_metadata
+from newscrawl.contact import warn_without_contact
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY, META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
 from newscrawl.text import fingerprint
@@ -36,7 +34,6 @@ WATCHED_FIELDS = ("title", "body", "published_raw")
 #: Spider arguments that deployment tools add on their own (Scrapyd passes ``_job``).
 TOOL_ARGUMENTS = frozenset({"_job"})
 
-logger = logging.getLogger(__name__)
 
 
 class SpiderArgumentError(ValueError):
@@ -54,26 +51,6 @@ def unknown_arguments(spider: str, given: Iterable[str], known: Iterable[str]) -
         for name in unknown
     ]
     return f"{', '.join(guesses)} is not an argument of {spider}; it takes {', '.join(known)}"
-
-
-def warn_without_contact(settings: BaseSettings) -> bool:
-    """Log one WARNING per process when requests go out with no contact URL in the User-Agent.
-
-    Skipped when ``USER_AGENT`` was set on purpose (``-s USER_AGENT=…``). True when it is unset.
-    """
-    if settings.get("CONTACT_URL") or settings.getpriority("USER_AGENT") > SETTINGS_PRIORITIES["project"]:
-        return False
-    _warn_contact_once(settings.get("USER_AGENT"))
-    return True
-
-
-@functools.cache  # one line per process, however many spiders it runs
-def _warn_contact_once(user_agent: str) -> None:
-    logger.warning(
-        "NEWSCRAWL_CONTACT_URL is not set: requests go out as %r, with no page where a site can "
-        "reach you; set NEWSCRAWL_CONTACT_URL to your project page or a mailto: address",
-        user_agent,
-    )
 
 
 @dataclass(frozen=True)
