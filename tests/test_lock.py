@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from newscrawl.cli import CommandError
 from newscrawl.cli.crawl import mark_aborted_runs
 from newscrawl.cli.lock import crawl_lock
 from newscrawl.db import CrawlRun, open_database
-from tests.conftest import SITES
+from tests.conftest import SITES, run_crawl
 from tests.support.commands import LISTING, environment, newscrawl_crawl
 from tests.support.mirror import Mirror, Reply
 
@@ -232,6 +233,65 @@ def test_only_runs_whose_process_is_gone_are_marked_aborted(db_url: str) -> None
 
 
 @pytest.mark.e2e
+def test_the_crawls_of_a_killed_newscrawl_crawl_die_with_it(gated_mirror: GatedMirror, tmp_path: Path) -> None:
+    from newscrawl.holder import is_gone
+
+    database = f"sqlite:///{tmp_path / 'news.db'}"
+    parent = subprocess.Popen(newscrawl_crawl(gated_mirror, database), cwd=tmp_path, env=environment(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert gated_mirror.listing_asked.wait(60), "the crawl never started"
+    finally:
+        parent.kill()
+        parent.wait()
+    [run] = runs_with_process(database)
+    deadline = time.monotonic() + 10
+    while not is_gone(run.host, run.pid, run.process_start) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    gated_mirror.gate.set()
+    # No crawl goes on without the lock its parent held: the child died with it.
+    assert is_gone(run.host, run.pid, run.process_start)
+
+
+def runs_with_process(database: str) -> list[CrawlRun]:
+    engine = open_database(database)
+    with Session(engine) as session:
+        found = list(session.scalars(select(CrawlRun)))
+        session.expunge_all()
+    engine.dispose()
+    return found
+
+
+@pytest.mark.e2e
+def test_a_bare_scrapy_crawl_marks_a_killed_run_aborted_and_leaves_a_live_one(
+    japantoday_mirror: Mirror, tmp_path: Path
+) -> None:
+    from newscrawl.holder import process_start
+
+    database = f"sqlite:///{tmp_path / 'news.db'}"
+    live, dead = started_process(), started_process()
+    dead.kill()
+    dead.wait()
+    host = socket.gethostname()
+    engine = open_database(database)
+    try:
+        with Session(engine) as session, session.begin():
+            for spider, pid, start in (("foxnews", live.pid, process_start(live.pid)), ("apnews", dead.pid, "x")):
+                session.add(CrawlRun(spider=spider, started_at=datetime.now(timezone.utc), status="running",
+                                     dropped_by_reason={}, stats={}, host=host, pid=pid, process_start=start))
+        result = run_crawl("japantoday", tmp_path, "-a", f"start_url={japantoday_mirror.url(LISTING)}",
+                           settings={"DATABASE_URL": database})
+        assert result.returncode == 0, result.stderr[-2000:]
+        with Session(engine) as session:
+            status = {run.spider: run.status for run in session.scalars(select(CrawlRun))}
+    finally:
+        live.kill()
+        live.wait()
+        engine.dispose()
+    assert status == {"foxnews": "running", "apnews": "aborted", "japantoday": "finished"}
+
+
+@pytest.mark.e2e
 def test_a_crawl_run_records_its_host_and_process(japantoday_mirror: Mirror, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'news.db'}"
     process = subprocess.Popen(newscrawl_crawl(japantoday_mirror, database), cwd=tmp_path, env=environment(),
@@ -241,7 +301,8 @@ def test_a_crawl_run_records_its_host_and_process(japantoday_mirror: Mirror, tmp
     engine = open_database(database)
     with Session(engine) as session:
         run = session.scalars(select(CrawlRun)).one()
-        assert (run.host, run.pid) == (socket.gethostname(), process.pid)
+        # The crawl's own process: newscrawl crawl runs each spider as a child `scrapy crawl`.
+        assert run.host == socket.gethostname() and run.pid not in (None, process.pid)
         assert run.process_start and run.process_start.count(":") == 1
     engine.dispose()
 

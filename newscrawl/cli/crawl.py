@@ -104,35 +104,16 @@ def _crawler_process(settings: Any, **console: Any) -> Any:
 
 
 def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
-    """Runs still 'running' whose process is gone were killed: say so (status 'aborted').
-
-    Any spider's run qualifies, but only one recorded on this host whose PID is free or now
-    belongs to a later process; a live run (another spider's ``scrapy crawl``) is left alone,
-    and so is one on another host. A row from before runs recorded their process is taken
-    as killed only for ``spiders``, the ones this crawl (holding the lock) is about to run.
-    """
-    from sqlalchemy import or_, select
+    """:func:`~newscrawl.extensions.crawlrun.abort_stale_runs` for ``spiders``, the ones this
+    crawl (holding the lock) is about to run."""
     from sqlalchemy.orm import Session
 
-    from newscrawl.db.models import CrawlRun
-    from newscrawl.holder import is_gone
+    from newscrawl.extensions.crawlrun import abort_stale_runs
 
     engine = open_database(database_url)
     try:
         with Session(engine) as session, session.begin():
-            running = session.scalars(
-                select(CrawlRun).where(
-                    CrawlRun.status == "running",
-                    or_(CrawlRun.pid.is_not(None), CrawlRun.spider.in_(spiders)),
-                )
-            ).all()
-            aborted = [
-                run for run in running
-                if run.pid is None or is_gone(run.host, run.pid, run.process_start)
-            ]
-            for run in aborted:
-                run.status = "aborted"
-            return len(aborted)
+            return abort_stale_runs(session, spiders)
     finally:
         engine.dispose()
 
@@ -141,6 +122,9 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
     database_url = resolve_database_url(settings.get("DATABASE_URL"))
     from scrapy.spiderloader import get_spider_loader
+
+    from newscrawl.contact import warn_without_contact
+    from newscrawl.logs import install_logging
 
     loader = get_spider_loader(settings)
     names = _select_spiders(loader, args.spiders)
@@ -154,16 +138,13 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     # The URL reaches the crawls through the environment, never a command line `ps` shows.
     env = {**os.environ, "NEWSCRAWL_DATABASE_URL": database_url, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
     settings_pairs = [*(args.set or []), "CONSOLE_SUMMARY_STDOUT=True"]
-    from newscrawl.contact import warn_without_contact
-    from newscrawl.logs import install_logging
-
-    console = settings.copy()
-    console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
-    install_logging(console)
-    if warn_without_contact(settings):
-        settings_pairs.append("CONTACT_WARNING=False")  # said once here, not once per crawl
-    commands = {name: crawl_command(name, arguments[name], settings_pairs) for name in names}
     with database_lock(database_url, args.lock_file):
+        console = settings.copy()
+        console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
+        install_logging(console)
+        if warn_without_contact(settings):
+            settings_pairs.append("CONTACT_WARNING=False")  # said once here, not once per crawl
+        commands = {name: crawl_command(name, arguments[name], settings_pairs) for name in names}
         mark_aborted_runs(database_url, names)
         jobs = ParallelCrawls(args.jobs, env, stdout=out).run(commands)
     return exit_code(jobs)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import CrawlRun
 from newscrawl.extensions.health import PROBLEMS_KEY
 from newscrawl.holder import current as current_process
+from newscrawl.holder import is_gone
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,27 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "links_skipped": int(stats.get("incremental/skipped_known", 0))
         + int(stats.get("incremental/skipped_old", 0)),
     }
+
+
+def abort_stale_runs(session: Session, spiders: Sequence[str] = ()) -> int:
+    """Runs still 'running' whose process is gone were killed: say so (status 'aborted').
+
+    Any spider's run qualifies, but only one recorded on this host whose PID is free or now
+    belongs to a later process; a live run (another spider's crawl) is left alone, and so is
+    one on another host. A row from before runs recorded their process is taken as killed only
+    for ``spiders``, the ones a crawl holding the database's lock is about to run. Every crawl
+    does this as it starts, so a killed run never stays 'running' past the next crawl.
+    """
+    running = session.scalars(
+        select(CrawlRun).where(
+            CrawlRun.status == "running",
+            or_(CrawlRun.pid.is_not(None), CrawlRun.spider.in_(spiders)),
+        )
+    ).all()
+    aborted = [run for run in running if run.pid is None or is_gone(run.host, run.pid, run.process_start)]
+    for run in aborted:
+        run.status = "aborted"
+    return len(aborted)
 
 
 def run_status(finish_reason: str, problems: list[str]) -> str:
@@ -90,6 +113,7 @@ class CrawlRunRecorder:
         self.engine = open_database(self.database_url)
         holder = current_process()  # so a later crawl can tell a killed run from a live one
         with Session(self.engine) as session, session.begin():
+            abort_stale_runs(session)
             run = CrawlRun(
                 spider=spider.name,
                 started_at=datetime.now(timezone.utc),
