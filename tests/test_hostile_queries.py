@@ -114,7 +114,9 @@ def test_a_non_digit_number_is_not_an_id(capsys: pytest.CaptureFixture[str], see
     assert_one_line(err)
 
 
-@pytest.mark.parametrize("command", [["list"], ["search", "x"], ["show", "1"], ["export"]])
+@pytest.mark.parametrize(
+    "command", [["list"], ["search", "x"], ["show", "1"], ["export"], ["crawl", "japantoday"], ["status"]]
+)
 def test_a_non_numeric_port_in_the_url(
     capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -35,8 +36,12 @@ def safe_url(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        return _PASSWORD.sub(r"\1***@", url)
+
+
+# user:password@ in a URL SQLAlchemy cannot parse.
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +60,9 @@ def create_database_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseUnavailable(f"invalid database URL {url!r}: {exc}") from exc
+        raise DatabaseUnavailable(f"invalid database URL {safe_url(url)}: {exc}") from exc
+    except ValueError as exc:  # SQLAlchemy's int() of the port
+        raise DatabaseUnavailable(f"invalid database URL {safe_url(url)}: the port is not a number") from exc
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
