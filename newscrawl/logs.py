@@ -55,6 +55,8 @@ class ConsoleFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "scrapy.downloadermiddlewares.retry":
             return not str(record.msg).startswith("Gave up retrying")
+        if record.name == "scrapy.middleware" and str(record.msg).startswith("Disabled"):
+            return False  # a component switched off on purpose (scrapy parse, newscrawl check)
         return record.levelno >= logging.WARNING or record.name == CONSOLE_LOGGER
 
 

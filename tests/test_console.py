@@ -76,4 +76,4 @@ def test_a_slow_crawl_prints_progress_lines(japantoday_mirror: Mirror, tmp_path:
     assert code == 0, "\n".join(lines[-40:])
     progress = [line for line in lines if PROGRESS.search(line)]
     assert len(progress) >= 2, "\n".join(lines)
-    assert re.search(r"progress: \d+ pages, \d+ articles stored, dropped \d+.*, failed \d+", progress[-1])
+    assert re.search(r"progress: \d+ pages, \d+ articles scraped \(\d+ stored\), dropped \d+.*, failed \d+", progress[-1])

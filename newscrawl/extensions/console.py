@@ -75,11 +75,13 @@ def summary_line(spider: str, stats: dict[str, Any], status: str | None = None,
 
 
 def progress_line(spider: str, stats: dict[str, Any]) -> str:
-    """``japantoday: progress: 40 pages, 31 articles stored, dropped 1 (…), failed 2 (HTTP 404 2)`` (pure)."""
+    """``japantoday: progress: 40 pages, 31 articles scraped (25 stored), dropped 1 (…), failed 2 (HTTP 404 2)``
+    (pure). The store writes in batches, so "stored" trails "scraped" by up to a batch."""
     stored = sum(int(stats.get(f"store/{k}", 0)) for k in ("inserted", "updated", "unchanged"))
     dropped, reasons = _counts(stats, "item_dropped_reasons_count/")
     failed, causes = _counts(stats, "outcomes/failed/")
-    return (f"{spider}: progress: {stats.get('response_received_count', 0)} pages, {stored} articles stored, "
+    return (f"{spider}: progress: {stats.get('response_received_count', 0)} pages, "
+            f"{stats.get('item_scraped_count', 0)} articles scraped ({stored} stored), "
             f"dropped {dropped}{reasons}, failed {failed}{causes}")
 
 
