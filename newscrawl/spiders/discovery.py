@@ -27,6 +27,7 @@ from newscrawl.items import Article
 from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gunzip, count_oversize
 from newscrawl.requestmeta import META_LISTED_RAW
 from newscrawl.spiders.base import SectionSpider
+from newscrawl.spiders.layouts import Layout
 from newscrawl.urls import canonicalize_url, is_http_url
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
@@ -275,6 +276,9 @@ class SiteSpider(SectionSpider):
     children were cut because SITEMAP_MAX_DOCUMENTS sitemaps had already been requested.
     """
 
+    #: The article template's dated versions, newest first, when ``selectors`` joins several
+    #: (``selectors = versioned(common, *layouts)``); tests/test_layouts.py dates them.
+    layouts: ClassVar[tuple[Layout, ...]] = ()
     #: Further discovery documents on the real site (RSS/Atom feeds, sitemaps, news sitemaps).
     feeds: ClassVar[tuple[str, ...]] = ()
     #: Hosts that serve the articles when they differ from the start URL's (feed on a CDN host).
