@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -228,3 +229,14 @@ def test_a_section_start_url_does_not_read_robots_sitemaps() -> None:
     assert crawler._create_spider(start_url="https://example.com").from_root
     assert not crawler._create_spider(start_url="https://example.com/politics/").from_root
     assert not crawler._create_spider(start_url="https://example.com/?page=2").from_root
+
+
+def test_robots_txt_sitemaps_stay_within_the_document_budget() -> None:
+    crawler = get_crawler(NewsSpider, settings_dict={"SITEMAP_MAX_DOCUMENTS": 2})
+    spider = crawler._create_spider(start_url="https://example.com/", max_pages="5")
+    robots = b"User-agent: *\nDisallow: /search\n" + b"".join(b"Sitemap: /sitemap-%d.xml\n" % i for i in range(4))
+    requests = list(spider.parse_robots(Response("https://example.com/robots.txt", body=robots)))
+    assert [r.url for r in requests] == ["https://example.com/sitemap-0.xml", "https://example.com/sitemap-1.xml"]
+    assert all(r.callback == spider.parse_listing and r.cb_kwargs == {"page": 1} for r in requests)
+    assert crawler.stats.get_value("newscrawl/discovery/robots_sitemaps") == 4
+    assert crawler.stats.get_value("newscrawl/discovery/document_budget_reached") == 1

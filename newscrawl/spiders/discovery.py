@@ -58,11 +58,11 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Document:
-    """A fetched discovery document: its kind and, for XML, its parsed root."""
+    """A fetched discovery document: its kind and, for a feed, its parsed root; for a sitemap,
+    its XML as read (inflated), which Scrapy's streaming reader parses (the tree is let go)."""
 
     kind: str
     root: etree._Element | None = None
-    #: The XML as read (inflated when it came gzipped): Scrapy's sitemap reader parses bytes.
     body: bytes = b""
 
 
@@ -113,7 +113,9 @@ def read_document(body: bytes, max_size: int = 0, max_ratio: int = 0) -> Documen
     kind = _FEED_ROOTS.get(_local(root), "html")
     if kind == "html" and gzipped:
         raise Unreadable("not_xml")
-    return Document(kind, root, body) if kind != "html" else Document(kind)
+    if kind in ("sitemap", "sitemapindex"):
+        return Document(kind, body=body)
+    return Document(kind, root if kind != "html" else None)
 
 
 def _local(element: etree._Element) -> str:
@@ -208,10 +210,15 @@ class _NewsSitemap(scrapy_sitemap.Sitemap):
     __slots__ = ()
 
     def _process_sitemap_element(self, elem: etree._Element) -> dict[str, Any] | None:
-        news = next((child for child in elem if _local(child) == "news"), None)
-        fields = {} if news is None else {"news_date": _text(news, "publication_date"), "news_title": _text(news, "title")}
+        news: dict[str, str] = {}
+        for child in elem:
+            if self._get_tag_name(child) == "news":
+                for field in child:
+                    name, text = self._get_tag_name(field), (field.text or "").strip()
+                    if name in ("publication_date", "title") and text:
+                        news.setdefault(f"news_{name}", text)
         entry = super()._process_sitemap_element(elem)
-        return entry if entry is None else {**entry, **fields}
+        return {**entry, **news} if entry is not None and news else entry
 
 
 def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitemap:
@@ -223,7 +230,7 @@ def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitem
     reference it silently cuts the ``<loc>`` there (``https://e.com/&x;`` becomes
     ``https://e.com/``), a wrong URL instead of a counted refusal.
     """
-    if document.root is None or document.kind not in ("sitemap", "sitemapindex"):
+    if document.kind not in ("sitemap", "sitemapindex"):
         return Sitemap([], [])
     pages: list[Listed] = []
     children: list[str] = []
@@ -236,7 +243,7 @@ def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitem
         if document.kind == "sitemapindex":
             children.append(url)
         else:
-            date = entry.get("news_date") or entry.get("lastmod") or None
+            date = entry.get("news_publication_date") or entry.get("lastmod") or None
             pages.append(Listed(url, date, entry.get("news_title")))
     return Sitemap(pages, children)
 

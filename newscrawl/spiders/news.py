@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -80,10 +80,10 @@ class NewsSpider(SiteSpider):
     The start URL may be a section page (article links under the section's path, or any
     story-like link on the site when none are; ``rel=next`` pagination), an RSS/Atom feed, or
     an XML sitemap / sitemap index / Google News sitemap; a site's root (``https://example.com/``)
-    is read as a listing and its robots.txt's ``Sitemap:`` lines are followed too. Articles are read with the shared
-    structured-metadata extractor and trafilatura for the body (falling back to the JSON-LD
-    articleBody, then the built-in generic extractor). ``source`` is the host name without
-    ``www.``; ``-a section=`` names the section stored with each article.
+    is read as a listing, and its robots.txt's ``Sitemap:`` lines are followed too. Articles are
+    read with the shared structured-metadata extractor and trafilatura for the body (falling
+    back to the JSON-LD articleBody, then the built-in generic extractor). ``source`` is the
+    host name without ``www.``; ``-a section=`` names the section stored with each article.
 
     The site is the start host's registrable domain (:func:`~newscrawl.urls.registrable_domain`):
     links to its other subdomains are followed, links to another tenant of a shared host
@@ -93,7 +93,7 @@ class NewsSpider(SiteSpider):
     name = "news"
     arguments: ClassVar[dict[str, str]] = {
         **SiteSpider.arguments,
-        "start_url": "required: the site's section page, RSS/Atom feed, XML sitemap or root (+ robots.txt sitemaps)",
+        "start_url": "required: the site's section page, RSS/Atom feed, XML sitemap or root (+ its robots.txt sitemaps)",
         "section": "section name stored with each article (default: none)",
     }
     scheduled: ClassVar[bool] = False
