@@ -110,6 +110,20 @@ def test_external_entities_are_refused() -> None:
     assert refused.value.reason == "entities"
 
 
+@pytest.mark.parametrize(
+    "doctype",
+    ['<!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+     '<!DOCTYPE urlset [<!ENTITY a "ha"><!ENTITY x "&a;&a;&a;&a;">]>'],
+    ids=["external", "nested"],
+)
+def test_a_sitemap_with_hostile_entities_is_refused_before_scrapy_reads_it(doctype: str) -> None:
+    # Scrapy's reader would cut the <loc> at "&x;" and list https://example.com/a/ instead.
+    body = SITEMAP.replace(b"<urlset", doctype.encode() + b"<urlset", 1).replace(b"/a/one<", b"/a/&x;<")
+    with pytest.raises(Unreadable) as refused:
+        read_document(body)
+    assert refused.value.reason == "entities"
+
+
 def test_a_plain_internal_entity_is_left_unexpanded() -> None:
     body = RSS.replace(b"<rss", b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]><rss', 1).replace(b">One<", b">One&nbsp;<")
     assert [entry.url for entry in parse_feed(read_document(body), BASE)][:1] == ["https://example.com/a/one-story-here"]
