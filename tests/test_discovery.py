@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import gzip
+import json
+from pathlib import Path
 
 import pytest
+from scrapy.http import Response
 from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from newscrawl.credits import split_agencies, split_agency_line
+from newscrawl.db import ArticleRow, CrawlRun, open_database
 from newscrawl.spiders.discovery import (
     Listed, Sitemap, Unreadable, document_kind, parse_feed, parse_sitemap, read_document, rebase,
 )
 from newscrawl.spiders.news import NewsSpider, looks_like_article, refine_paragraphs
 from newscrawl.urls import registrable_domain
+from tests.conftest import SITES, run_crawl
+from tests.support.mirror import Mirror
 
 BASE = "https://example.com/feed/"
 RSS = b"""<?xml version="1.0"?>
@@ -102,6 +110,20 @@ def test_external_entities_are_refused() -> None:
     assert refused.value.reason == "entities"
 
 
+@pytest.mark.parametrize(
+    "doctype",
+    ['<!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+     '<!DOCTYPE urlset [<!ENTITY a "ha"><!ENTITY x "&a;&a;&a;&a;">]>'],
+    ids=["external", "nested"],
+)
+def test_a_sitemap_with_hostile_entities_is_refused_before_scrapy_reads_it(doctype: str) -> None:
+    # Scrapy's reader would cut the <loc> at "&x;" and list https://example.com/a/ instead.
+    body = SITEMAP.replace(b"<urlset", doctype.encode() + b"<urlset", 1).replace(b"/a/one<", b"/a/&x;<")
+    with pytest.raises(Unreadable) as refused:
+        read_document(body)
+    assert refused.value.reason == "entities"
+
+
 def test_a_plain_internal_entity_is_left_unexpanded() -> None:
     body = RSS.replace(b"<rss", b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]><rss', 1).replace(b">One<", b">One&nbsp;<")
     assert [entry.url for entry in parse_feed(read_document(body), BASE)][:1] == ["https://example.com/a/one-story-here"]
@@ -176,3 +198,59 @@ def test_split_agencies(names: list[str], people: list[str], wires: list[str]) -
 )
 def test_split_agency_line(text: str, expected: tuple[str | None, str | None]) -> None:
     assert split_agency_line(text) == expected
+
+
+@pytest.mark.e2e
+def test_a_root_start_url_finds_its_sitemaps_through_robots_txt(tmp_path: Path) -> None:
+    # robots.txt -> sitemap index -> news sitemap -> two articles; the home page links none of them.
+    root = tmp_path / "mirror"
+    (root / "articles").mkdir(parents=True)
+    pages = [SITES / "news" / "mirror" / "articles" / name for name in ("FoxNews_2023_04_28.html", "MalayMail_2024_11_22.html")]
+    stories = ["/a/first-story-from-the-sitemap", "/a/second-story-from-the-sitemap"]
+    routes = {"/": {"file": "home.html"}, "/robots.txt": {"file": "robots.txt", "type": "text/plain"},
+              "/sitemap_index.xml": {"file": "index.xml", "type": "application/xml"},
+              "/sitemap-news.xml": {"file": "news.xml", "type": "application/xml"},
+              **{path: {"file": f"articles/{i}.html"} for i, path in enumerate(stories)}}
+    (root / "routes.json").write_text(json.dumps(routes), "utf-8")
+    (root / "home.html").write_text("<html><body><h1>Home</h1><a href='/about'>About</a></body></html>", "utf-8")
+    for i, page in enumerate(pages):
+        (root / "articles" / f"{i}.html").write_bytes(page.read_bytes())
+    with Mirror(root) as mirror:
+        (root / "robots.txt").write_text(f"User-agent: *\nDisallow: /search\n\nSitemap: {mirror.url('/sitemap_index.xml')}\n")
+        (root / "index.xml").write_bytes(INDEX.replace(b"https://example.com/sitemap-news.xml", mirror.url("/sitemap-news.xml").encode()))
+        (root / "news.xml").write_bytes(SITEMAP.replace(b"https://example.com/a/one", mirror.url(stories[0]).encode())
+                                        .replace(b"https://example.com/a/two", mirror.url(stories[1]).encode()))
+        db_url = f"sqlite:///{tmp_path / 'newscrawl.db'}"
+        result = run_crawl("news", tmp_path, "-a", f"start_url={mirror.url('/')}", settings={"DATABASE_URL": db_url})
+        requested = mirror.requested_paths()
+        prefix = mirror.base_url
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert {"/sitemap_index.xml", "/sitemap-news.xml", "/sitemap-2.xml.gz"} <= set(requested)
+    engine = open_database(db_url)
+    with Session(engine) as session:
+        stored = sorted(url.removeprefix(prefix) for url in session.scalars(select(ArticleRow.url)))
+        stats = session.scalars(select(CrawlRun.stats)).one()
+    engine.dispose()
+    assert stored == stories
+    assert stats["newscrawl/discovery/robots_sitemaps"] == 1
+    assert stats["newscrawl/discovery/sitemapindex"] == 1 and stats["newscrawl/discovery/sitemap"] == 1
+
+
+def test_a_section_start_url_does_not_read_robots_sitemaps() -> None:
+    crawler = get_crawler(NewsSpider)
+    assert crawler._create_spider(start_url="https://example.com/").from_root
+    assert crawler._create_spider(start_url="https://example.com").from_root
+    assert not crawler._create_spider(start_url="https://example.com/politics/").from_root
+    assert not crawler._create_spider(start_url="https://example.com/?page=2").from_root
+
+
+def test_robots_txt_sitemaps_stay_within_the_document_budget() -> None:
+    crawler = get_crawler(NewsSpider, settings_dict={"SITEMAP_MAX_DOCUMENTS": 2})
+    spider = crawler._create_spider(start_url="https://example.com/", max_pages="5")
+    robots = b"User-agent: *\nDisallow: /search\n" + b"".join(b"Sitemap: /sitemap-%d.xml\n" % i for i in range(4))
+    requests = list(spider.parse_robots(Response("https://example.com/robots.txt", body=robots)))
+    assert [r.url for r in requests] == ["https://example.com/sitemap-0.xml", "https://example.com/sitemap-1.xml"]
+    assert all(r.callback == spider.parse_listing and r.cb_kwargs == {"page": 1} for r in requests)
+    assert crawler.stats.get_value("newscrawl/discovery/robots_sitemaps") == 4
+    assert crawler.stats.get_value("newscrawl/discovery/document_budget_reached") == 1

@@ -21,12 +21,15 @@ from lxml import etree
 from parsel import Selector
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from scrapy.utils import sitemap as scrapy_sitemap
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from newscrawl.credits import parse_byline, split_agencies, split_agency_line
 from newscrawl.items import Article
 from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gunzip, count_oversize
 from newscrawl.requestmeta import META_LISTED_RAW
 from newscrawl.spiders.base import SectionSpider
+from newscrawl.spiders.layouts import Layout
 from newscrawl.urls import canonicalize_url, is_http_url
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
@@ -55,10 +58,12 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Document:
-    """A fetched discovery document: its kind and, for XML, its parsed root."""
+    """A fetched discovery document: its kind and, for a feed, its parsed root; for a sitemap,
+    its XML as read (inflated), which Scrapy's streaming reader parses (the tree is let go)."""
 
     kind: str
     root: etree._Element | None = None
+    body: bytes = b""
 
 
 def _hostile_entities(root: etree._Element, parser: etree.XMLParser) -> bool:
@@ -108,6 +113,8 @@ def read_document(body: bytes, max_size: int = 0, max_ratio: int = 0) -> Documen
     kind = _FEED_ROOTS.get(_local(root), "html")
     if kind == "html" and gzipped:
         raise Unreadable("not_xml")
+    if kind in ("sitemap", "sitemapindex"):
+        return Document(kind, body=body)
     return Document(kind, root if kind != "html" else None)
 
 
@@ -191,27 +198,53 @@ class Sitemap:
     capped: bool = False
 
 
+class _NewsSitemap(scrapy_sitemap.Sitemap):
+    """Scrapy's streaming sitemap reader, keeping the Google News fields it drops.
+
+    Scrapy flattens an entry to its direct children's text, so ``<news:news>`` arrives as ``""``;
+    its ``publication_date`` and ``title`` are read here before Scrapy clears the element. The
+    override is of a private method: tests/test_discovery.py's news-sitemap case fails if a Scrapy
+    upgrade changes it.
+    """
+
+    __slots__ = ()
+
+    def _process_sitemap_element(self, elem: etree._Element) -> dict[str, Any] | None:
+        news: dict[str, str] = {}
+        for child in elem:
+            if self._get_tag_name(child) == "news":
+                for field in child:
+                    name, text = self._get_tag_name(field), (field.text or "").strip()
+                    if name in ("publication_date", "title") and text:
+                        news.setdefault(f"news_{name}", text)
+        entry = super()._process_sitemap_element(elem)
+        return {**entry, **news} if entry is not None and news else entry
+
+
 def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitemap:
     """Pages and child sitemaps of a sitemap or index (Google News dates preferred), at most
-    ``max_urls`` entries in document order (0 = all); empty for anything else."""
-    root, kind = document.root, document.kind
-    if root is None or kind not in ("sitemap", "sitemapindex"):
+    ``max_urls`` entries in document order (0 = all); empty for anything else.
+
+    Read by Scrapy's :class:`scrapy.utils.sitemap.Sitemap` (streaming, entities unexpanded), but
+    only after :func:`read_document` has refused hostile entities: where Scrapy meets an entity
+    reference it silently cuts the ``<loc>`` there (``https://e.com/&x;`` becomes
+    ``https://e.com/``), a wrong URL instead of a counted refusal.
+    """
+    if document.kind not in ("sitemap", "sitemapindex"):
         return Sitemap([], [])
     pages: list[Listed] = []
     children: list[str] = []
-    for node in root:
-        url = _absolute(base_url, _text(node, "loc"))
+    for entry in _NewsSitemap(document.body):
+        url = _absolute(base_url, entry.get("loc"))
         if not url:
             continue
         if max_urls and len(pages) + len(children) >= max_urls:
             return Sitemap(pages, children, capped=True)
-        if kind == "sitemapindex":
+        if document.kind == "sitemapindex":
             children.append(url)
-            continue
-        news = next((n for n in node.iter() if _local(n) == "news"), None)
-        date = (_text(news, "publication_date") if news is not None else None) or _text(node, "lastmod")
-        title = _text(news, "title") if news is not None else None
-        pages.append(Listed(url, date, title))
+        else:
+            date = entry.get("news_publication_date") or entry.get("lastmod") or None
+            pages.append(Listed(url, date, entry.get("news_title")))
     return Sitemap(pages, children)
 
 
@@ -272,9 +305,13 @@ class SiteSpider(SectionSpider):
     an oversize one is counted under ``oversize/*`` too); ``newscrawl/discovery/feed_no_links``
     per feed or sitemap that lists no link; ``newscrawl/discovery/sitemap_capped`` per sitemap cut
     at SITEMAP_MAX_URLS; ``newscrawl/discovery/document_budget_reached`` per sitemap index whose
-    children were cut because SITEMAP_MAX_DOCUMENTS sitemaps had already been requested.
+    children were cut because SITEMAP_MAX_DOCUMENTS sitemaps had already been requested;
+    ``newscrawl/discovery/robots_sitemaps``: sitemaps found in robots.txt (:meth:`parse_robots`).
     """
 
+    #: The article template's dated versions, newest first, when ``selectors`` joins several
+    #: (``selectors = versioned(common, *layouts)``); tests/test_layouts.py dates them.
+    layouts: ClassVar[tuple[Layout, ...]] = ()
     #: Further discovery documents on the real site (RSS/Atom feeds, sitemaps, news sitemaps).
     feeds: ClassVar[tuple[str, ...]] = ()
     #: Hosts that serve the articles when they differ from the start URL's (feed on a CDN host).
@@ -337,6 +374,13 @@ class SiteSpider(SectionSpider):
             stats.inc_value("newscrawl/discovery/feed_no_links")
         yield from self.child_sitemaps(children, page)
         yield from self.listed_requests(listed)
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        """The sitemaps a robots.txt lists on ``Sitemap:`` lines (read by Scrapy), followed like an
+        index's children: within ``max_pages`` and SITEMAP_MAX_DOCUMENTS."""
+        urls = [url for url in sitemap_urls_from_robots(response.body, base_url=response.url) if is_http_url(url)]
+        self.crawler.stats.inc_value("newscrawl/discovery/robots_sitemaps", len(urls))
+        yield from self.child_sitemaps(urls, 0)
 
     def read(self, response: Response) -> Document:
         """The response as a discovery document, within the caps; raises :class:`Unreadable`."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import scrapy
 import trafilatura
 from parsel import Selector
 from scrapy.http import TextResponse
@@ -14,6 +16,7 @@ from scrapy.http import TextResponse
 from newscrawl.extract.body import main_block_text
 from newscrawl.extract.metadata import Metadata
 from newscrawl.items import Article
+from newscrawl.requestmeta import LISTING_PRIORITY
 from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.text import normalize_text
@@ -76,10 +79,11 @@ class NewsSpider(SiteSpider):
 
     The start URL may be a section page (article links under the section's path, or any
     story-like link on the site when none are; ``rel=next`` pagination), an RSS/Atom feed, or
-    an XML sitemap / sitemap index / Google News sitemap. Articles are read with the shared
-    structured-metadata extractor and trafilatura for the body (falling back to the JSON-LD
-    articleBody, then the built-in generic extractor). ``source`` is the host name without
-    ``www.``; ``-a section=`` names the section stored with each article.
+    an XML sitemap / sitemap index / Google News sitemap; a site's root (``https://example.com/``)
+    is read as a listing, and its robots.txt's ``Sitemap:`` lines are followed too. Articles are
+    read with the shared structured-metadata extractor and trafilatura for the body (falling
+    back to the JSON-LD articleBody, then the built-in generic extractor). ``source`` is the
+    host name without ``www.``; ``-a section=`` names the section stored with each article.
 
     The site is the start host's registrable domain (:func:`~newscrawl.urls.registrable_domain`):
     links to its other subdomains are followed, links to another tenant of a shared host
@@ -89,7 +93,7 @@ class NewsSpider(SiteSpider):
     name = "news"
     arguments: ClassVar[dict[str, str]] = {
         **SiteSpider.arguments,
-        "start_url": "required: the site's section page, RSS/Atom feed or XML sitemap",
+        "start_url": "required: the site's section page, RSS/Atom feed, XML sitemap or root (+ its robots.txt sitemaps)",
         "section": "section name stored with each article (default: none)",
     }
     scheduled: ClassVar[bool] = False
@@ -111,6 +115,19 @@ class NewsSpider(SiteSpider):
         self.source = host.removeprefix("www.")
         parts = urlsplit(self.start_url)
         self.section_prefix = parts.path if parts.path.endswith("/") else parts.path + "/"
+        self.from_root = parts.path in ("", "/") and not parts.query
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        async for request in super().start():
+            yield request
+        if self.from_root:
+            # The robots middleware reads robots.txt for its rules only; this reads its sitemaps.
+            yield scrapy.Request(
+                urljoin(self.start_url, "/robots.txt"),
+                callback=self.parse_robots,
+                meta={"dont_obey_robotstxt": True},
+                priority=LISTING_PRIORITY,
+            )
 
     @classmethod
     def check_arguments(
