@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -13,12 +14,15 @@ from scrapy import signals
 from scrapy.utils.test import get_crawler
 from sqlalchemy import text
 
+from newscrawl.cli.database import database_url
+from newscrawl.db import open_database
 from newscrawl.exceptions import DatabaseUnavailable
 from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.middlewares.incremental import IncrementalMiddleware
 from newscrawl.pipelines import StorePipeline
 from newscrawl.spiders.japantoday import JapanTodaySpider
 from tests.conftest import MIRROR_SETTINGS, ROOT
+from tests.support.commands import environment, newscrawl_crawl
 from tests.support.mirror import Mirror
 
 #: A crawl in a process of its own, built the way ``scrapy crawl`` builds it (project settings,
@@ -126,3 +130,41 @@ def test_a_crawl_without_the_database_extension_is_refused_with_what_to_add() ->
     crawler = get_crawler(JapanTodaySpider, {})
     with pytest.raises(RuntimeError, match=r"newscrawl\.extensions\.database\.Database is not in EXTENSIONS"):
         StorePipeline.from_crawler(crawler)
+
+
+@pytest.mark.e2e
+def test_newscrawl_crawl_sends_its_crawls_to_the_database_it_locked(japantoday_mirror: Mirror, tmp_path: Path) -> None:
+    # --database wins over -s DATABASE_URL=: the crawls must not write where the lock is not.
+    locked, other = tmp_path / "locked.db", tmp_path / "other.db"
+    command = newscrawl_crawl(japantoday_mirror, f"sqlite:///{locked}", "-a", "max_pages=1",
+                              "-s", f"DATABASE_URL=sqlite:///{other}")
+    result = subprocess.run(command, cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert not other.exists()
+    engine = open_database(f"sqlite:///{locked}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM articles")).scalar() > 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("database", "setting", "environ", "expected"),
+    [
+        ("sqlite:///a.db", "sqlite:///b.db", "sqlite:///c.db", "sqlite:///a.db"),
+        (None, "sqlite:///b.db", "sqlite:///c.db", "sqlite:///b.db"),
+        (None, None, "sqlite:///c.db", "sqlite:///c.db"),
+        (None, None, None, "sqlite:///newscrawl.db"),
+    ],
+    ids=["--database", "setting", "environment", "default"],
+)
+def test_every_sub_command_resolves_the_url_the_same_way(
+    monkeypatch: pytest.MonkeyPatch, database: str | None, setting: str | None, environ: str | None, expected: str
+) -> None:
+    if environ:
+        monkeypatch.setenv("NEWSCRAWL_DATABASE_URL", environ)
+    else:
+        monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
+    settings = {"DATABASE_URL": setting} if setting else {}
+    assert database_url(argparse.Namespace(database=database), settings) == expected
