@@ -89,6 +89,9 @@ ITEM_PIPELINES = {
     "newscrawl.pipelines.StorePipeline": 400,
 }
 EXTENSIONS = {
+    # Owns the crawl's database (one engine, disposed when the crawl has ended); first, since
+    # the store, the incremental middleware and the extensions below all use it.
+    "newscrawl.extensions.database.Database": 100,
     # The health monitor must close before the recorder, which stores its verdict.
     "newscrawl.extensions.health.HealthMonitor": 400,
     "newscrawl.extensions.crawlrun.CrawlRunRecorder": 500,

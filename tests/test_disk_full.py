@@ -129,6 +129,7 @@ def test_sqlite_full_and_spool_full_counts_every_article_and_refuses_more(
     caplog.clear()
     with caplog.at_level(logging.INFO):
         store.close_spider()
+    store.database.close()
     stats = crawler.stats.get_stats()
     assert accepted + refused == 40 and refused > 0
     assert stats["store/lost"] > 0 and "store/spooled" not in stats
@@ -149,6 +150,7 @@ def test_sqlite_full_with_a_working_spool_spools_and_the_crawl_goes_on(sqlite_ur
     for number in range(12):
         store.process_item(article(number))
     store.close_spider()
+    store.database.close()
     stats = crawler.stats.get_stats()
     assert stats["store/spooled"] > 0 and stats.get("store/inserted", 0) + stats["store/spooled"] == 12
     assert stats["store/lost"] == 0 and "store/failure" not in stats
@@ -167,6 +169,7 @@ def test_a_refused_row_that_cannot_be_kept_either_is_counted_lost(
     with pytest.raises(exceptions.StoreFailed, match="^not stored: cannot write the spool .*/rejected: "):
         store.process_item(article(3))
     store.close_spider()
+    store.database.close()
     stats = crawler.stats.get_stats()
     assert (stats["store/inserted"], stats["store/failed"], stats["store/lost"]) == (1, 1, 2)
     assert not list((tmp_path / "spool").rglob("*.partial"))

@@ -35,6 +35,7 @@ from newscrawl.db import ArticleRow
 from newscrawl.exceptions import ArticleDropped
 from newscrawl.pipelines import CleanPipeline, DeduplicatePipeline, StorePipeline, ValidatePipeline
 from newscrawl.spiders.japantoday import JapanTodaySpider
+from tests.test_pipelines import WITH_DATABASE
 
 SITE = "https://japantoday.com"
 FUZZ = settings(deadline=None, database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
@@ -196,6 +197,7 @@ class Chain:
     def __init__(self, database_url: str, tmp: Path) -> None:
         self.crawler: Crawler = get_crawler(JapanTodaySpider, {
             "DATABASE_URL": database_url, "STORE_BATCH_SIZE": 1, "STORE_SPOOL_DIR": str(tmp / "spool"),
+            **WITH_DATABASE,
         })
         self.spider = self.crawler._create_spider()
         self.crawler.spider = self.spider
@@ -255,6 +257,7 @@ def chain(database_url: str, tmp: Path) -> Iterator[Chain]:
         yield built
     finally:
         built.store.close_spider()
+        built.store.database.close()
 
 
 def test_hostile_article_pages_are_stored_clean_or_dropped_with_a_reason(tmp_path: Path) -> None:

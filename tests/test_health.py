@@ -201,6 +201,7 @@ def test_had_articles_before_is_keyed_by_the_source_the_spider_stores(tmp_path: 
     from newscrawl.db import ArticleRow, open_database
     from newscrawl.extensions.health import HealthMonitor
     from newscrawl.spiders.news import NewsSpider
+    from tests.test_pipelines import WITH_DATABASE
 
     url = f"sqlite:///{tmp_path / 'h.db'}"
     engine = open_database(url)
@@ -210,7 +211,7 @@ def test_had_articles_before_is_keyed_by_the_source_the_spider_stores(tmp_path: 
                                title="t", body="b", published_at=now, first_seen_at=now, last_seen_at=now,
                                content_hash="h"))
     engine.dispose()
-    crawler = get_crawler(NewsSpider, {"DATABASE_URL": url})
+    crawler = get_crawler(NewsSpider, {"DATABASE_URL": url, **WITH_DATABASE})
     spider = NewsSpider.from_crawler(crawler, start_url="http://www.news.example.org/politics/")
     monitor = HealthMonitor.from_crawler(crawler)
     assert monitor._had_articles_before(spider) is True

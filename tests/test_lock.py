@@ -219,7 +219,7 @@ def test_only_runs_whose_process_is_gone_are_marked_aborted(db_url: str) -> None
                 session.add(run)
                 session.flush()
                 ids[name] = run.id
-        assert mark_aborted_runs(db_url, ["japantoday"]) == 3
+        assert mark_aborted_runs(engine, ["japantoday"]) == 3
         with Session(engine) as session:
             status = {name: session.get(CrawlRun, run_id).status for name, run_id in ids.items()}  # type: ignore[union-attr]
     finally:

@@ -51,8 +51,12 @@ def raw_article(**overrides: Any) -> Article:
     return replace(article, **overrides)
 
 
+#: The crawl's database owner, which the store takes its engine from (project settings enable it).
+WITH_DATABASE = {"EXTENSIONS": {"newscrawl.extensions.database.Database": 0}}
+
+
 def crawler_for(settings: dict[str, Any] | None = None, spidercls: type = JapanTodaySpider, **spider_args: str) -> Any:
-    crawler = get_crawler(spidercls, settings_dict=settings or {})
+    crawler = get_crawler(spidercls, settings_dict={**WITH_DATABASE, **(settings or {})})
     crawler.spider = crawler._create_spider(**spider_args)
     crawler.stats.open_spider()
     return crawler
@@ -191,6 +195,7 @@ def test_store_upserts_through_the_pipeline(db_url: str, writer_thread: bool, ba
     edited = validate(cleaned(raw_article(body=RAW_BODY.replace("Sunday", "Monday"))))
     store.process_item(edited)
     store.close_spider()
+    store.database.close()  # the crawl's owner does this when the engine stops
     assert crawler.stats.get_value("store/inserted") == 1
     assert crawler.stats.get_value("store/unchanged") == 1
     assert crawler.stats.get_value("store/updated") == 1
@@ -223,6 +228,7 @@ def test_store_writes_from_its_own_thread_and_never_falls_far_behind(sqlite_url:
         ))))
         backlog.append(len(store.writes))
     store.close_spider()
+    store.database.close()  # the crawl's owner does this when the engine stops
     assert max(backlog) <= MAX_PENDING_BATCHES
     assert writers and all(name.startswith("newscrawl-store") for name in writers)
     assert crawler.stats.get_value("store/inserted") == 40

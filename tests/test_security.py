@@ -22,6 +22,7 @@ from newscrawl.extract.body import markup_to_text
 from newscrawl.items import Article
 from newscrawl.pipelines import CleanPipeline, StorePipeline, ValidatePipeline
 from newscrawl.spiders.japantoday import JapanTodaySpider
+from tests.test_pipelines import WITH_DATABASE
 
 PACKAGE = Path(__file__).resolve().parent.parent / "newscrawl"
 
@@ -241,7 +242,7 @@ HOSTILE = [
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_hostile_strings_round_trip_unchanged(request: pytest.FixtureRequest, db: str) -> None:
     db_url = request.getfixturevalue(f"{db}_url")
-    crawler = get_crawler(JapanTodaySpider, {"DATABASE_URL": db_url})
+    crawler = get_crawler(JapanTodaySpider, {"DATABASE_URL": db_url, **WITH_DATABASE})
     crawler.spider = crawler._create_spider()
     clean, validate = CleanPipeline.from_crawler(crawler), ValidatePipeline.from_crawler(crawler)
     store = StorePipeline.from_crawler(crawler)
@@ -261,6 +262,7 @@ def test_hostile_strings_round_trip_unchanged(request: pytest.FixtureRequest, db
             store.process_item(validate.process_item(clean.process_item(item)))
     finally:
         store.close_spider()
+        store.database.close()
     engine = open_database(db_url)
     with Session(engine) as session:
         rows = {row.url: row for row in session.scalars(select(ArticleRow))}

@@ -17,7 +17,8 @@ from newscrawl.cli import (
 )
 from newscrawl.cli.jobs import ParallelCrawls, crawl_command, exit_code
 from newscrawl.cli.lock import database_lock
-from newscrawl.db.engine import open_database, resolve_database_url, safe_url
+from newscrawl.cli.database import database_url
+from newscrawl.db.engine import open_database, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
 SETTINGS_MODULE = "newscrawl.settings"
@@ -33,8 +34,7 @@ def _settings(args: argparse.Namespace) -> Any:
         if not sep:
             raise CommandError(f"-s takes NAME=VALUE, got {pair!r}")
         settings.set(name, value, priority="cmdline")
-    if args.database:
-        settings.set("DATABASE_URL", args.database, priority="cmdline")
+    settings.set("DATABASE_URL", database_url(args, settings), priority="cmdline")
     return settings
 
 
@@ -103,24 +103,20 @@ def _crawler_process(settings: Any, **console: Any) -> Any:
     return AsyncCrawlerProcess(settings)
 
 
-def mark_aborted_runs(database_url: str, spiders: list[str]) -> int:
+def mark_aborted_runs(engine: Any, spiders: list[str]) -> int:
     """:func:`~newscrawl.extensions.crawlrun.abort_stale_runs` for ``spiders``, the ones this
     crawl (holding the lock) is about to run."""
     from sqlalchemy.orm import Session
 
     from newscrawl.extensions.crawlrun import abort_stale_runs
 
-    engine = open_database(database_url)
-    try:
-        with Session(engine) as session, session.begin():
-            return abort_stale_runs(session, spiders)
-    finally:
-        engine.dispose()
+    with Session(engine) as session, session.begin():
+        return abort_stale_runs(session, spiders)
 
 
 def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
-    database_url = resolve_database_url(settings.get("DATABASE_URL"))
+    url = settings["DATABASE_URL"]
     from scrapy.spiderloader import get_spider_loader
 
     from newscrawl.contact import warn_without_contact
@@ -132,21 +128,27 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     check_spider_arguments(loader, arguments)
     try:
         # Also applies any pending migration once, before the crawls start side by side.
-        open_database(database_url).dispose()
+        engine = open_database(url)
     except DatabaseUnavailable as exc:
         raise CommandError(f"{exc}; nothing was crawled", EXIT_DATABASE) from None
-    # The URL reaches the crawls through the environment, never a command line `ps` shows.
-    env = {**os.environ, "NEWSCRAWL_DATABASE_URL": database_url, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
-    settings_pairs = [*(args.set or []), "CONSOLE_SUMMARY_STDOUT=True"]
-    with database_lock(database_url, args.lock_file):
-        console = settings.copy()
-        console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
-        install_logging(console)
-        if warn_without_contact(settings):
-            settings_pairs.append("CONTACT_WARNING=False")  # said once here, not once per crawl
-        commands = {name: crawl_command(name, arguments[name], settings_pairs) for name in names}
-        mark_aborted_runs(database_url, names)
-        jobs = ParallelCrawls(args.jobs, env, stdout=out).run(commands)
+    # The URL reaches the crawls through the environment, never a command line `ps` shows
+    # (nor a -s DATABASE_URL= that would send them to another database than the one locked).
+    env = {**os.environ, "NEWSCRAWL_DATABASE_URL": url, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
+    settings_pairs = [*(p for p in args.set or [] if not p.startswith("DATABASE_URL=")),
+                      "CONSOLE_SUMMARY_STDOUT=True"]
+    try:
+        with database_lock(url, args.lock_file):
+            console = settings.copy()
+            console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
+            install_logging(console)
+            if warn_without_contact(settings):
+                settings_pairs.append("CONTACT_WARNING=False")  # said once here, not once per crawl
+            commands = {name: crawl_command(name, arguments[name], settings_pairs) for name in names}
+            mark_aborted_runs(engine, names)
+            engine.dispose()  # each crawl opens its own; none is held while they run
+            jobs = ParallelCrawls(args.jobs, env, stdout=out).run(commands)
+    finally:
+        engine.dispose()
     return exit_code(jobs)
 
 
@@ -249,7 +251,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from newscrawl.holder import is_gone, printable
 
     out = out or sys.stdout  # looked up now: a default argument would keep the stdout of import time
-    url = resolve_database_url(args.database)
+    url = database_url(args)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise CommandError(f"no database at {safe_url(url)}; run a crawl first", EXIT_DATABASE)
     try:

@@ -33,7 +33,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from newscrawl import query
 from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, CommandError
-from newscrawl.db.engine import open_database, resolve_database_url, safe_url
+from newscrawl.cli.database import database_url
+from newscrawl.db.engine import open_database, safe_url
 from newscrawl.exceptions import DatabaseUnavailable
 
 NO_RESULTS = "no articles match"
@@ -162,7 +163,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @contextmanager
 def _database(args: argparse.Namespace) -> Iterator[Engine]:
     """The migrated engine for ``--database``; failures become one-line exit-3 errors."""
-    url = resolve_database_url(args.database)
+    url = database_url(args)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:

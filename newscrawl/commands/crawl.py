@@ -7,9 +7,10 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from newscrawl.db.engine import open_database, resolve_database_url
+from newscrawl.db.engine import open_database
 from newscrawl.exceptions import DatabaseUnavailable
 from newscrawl.extensions.console import exit_code
+from newscrawl.extensions.database import crawl_database_url
 from newscrawl.logs import install_logging
 
 
@@ -55,8 +56,10 @@ class Command(ScrapyCrawlCommand):
             except ValueError as exc:
                 return self._fail(2, f"invalid spider argument: {exc}")
         if self.settings.getbool("STORE_ENABLED", True):
+            # Before the crawler exists, so a short-lived engine of its own: the crawl's
+            # Database opens the one its components share.
             try:
-                open_database(resolve_database_url(self.settings.get("DATABASE_URL"))).dispose()
+                open_database(crawl_database_url(self.settings)).dispose()
             except DatabaseUnavailable as exc:
                 return self._fail(3, f"{exc}; nothing was crawled")
         return True

@@ -6,7 +6,6 @@ import logging
 import os
 import re
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 from alembic import command
@@ -22,9 +21,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite:///newscrawl.db"
 ENV_VAR = "NEWSCRAWL_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-_migrated: set[str] = set()
-_migrate_lock = Lock()
 
 
 def resolve_database_url(setting: str | None = None) -> str:
@@ -85,18 +81,29 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> Engine:
-    """Connect to ``url`` and migrate it, or raise :class:`DatabaseUnavailable` saying why."""
-    engine = create_database_engine(url)
+def prepare(engine: Engine) -> None:
+    """Connect to ``engine``'s database and migrate it, or raise :class:`DatabaseUnavailable` saying why.
+
+    On failure the engine's pooled connections are closed; the engine itself stays usable, so its
+    owner can try again later with the same engine.
+    """
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        with _migrate_lock:
-            if url not in _migrated:
-                migrate(engine)
-                _migrated.add(url)
+        migrate(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise DatabaseUnavailable(f"cannot open database {safe_url(url)}: {reason}") from exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot open database {where}: {reason}") from exc
+
+
+def open_database(url: str) -> Engine:
+    """A new engine for ``url``, connected and migrated, or :class:`DatabaseUnavailable` saying why.
+
+    For commands and scripts; a crawl shares the one engine of
+    :class:`newscrawl.extensions.database.Database` instead.
+    """
+    engine = create_database_engine(url)
+    prepare(engine)
     return engine

@@ -11,7 +11,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from newscrawl.cli import EXIT_FAILURE, EXIT_OK
-from newscrawl.db.engine import resolve_database_url, safe_url
+from newscrawl.db.engine import safe_url
+from newscrawl.extensions.database import crawl_database
 from newscrawl.extensions.health import PROBLEMS_KEY, breakdown
 from newscrawl.logs import CONSOLE_LOGGER
 
@@ -94,13 +95,12 @@ class ConsoleReporter:
     It must come after the health monitor, whose verdict the summary shows.
     """
 
-    def __init__(self, crawler: Crawler, interval: float, summary: bool, database_url: str,
+    def __init__(self, crawler: Crawler, interval: float, summary: bool,
                  summary_on_stdout: bool = False) -> None:
         self.crawler = crawler
         self.interval = interval
         self.summary = summary
         self.summary_on_stdout = summary_on_stdout
-        self.database_url = database_url
         self.task: Any = None
 
     @classmethod
@@ -110,7 +110,6 @@ class ConsoleReporter:
             raise NotConfigured("CONSOLE_ENABLED is off")
         reporter = cls(crawler, settings.getfloat("CONSOLE_PROGRESS_INTERVAL", 10),
                        settings.getbool("CONSOLE_SUMMARY", True),
-                       resolve_database_url(settings.get("DATABASE_URL")),
                        settings.getbool("CONSOLE_SUMMARY_STDOUT", False))
         crawler.signals.connect(reporter.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(reporter.spider_closed, signal=signals.spider_closed)
@@ -120,7 +119,7 @@ class ConsoleReporter:
         start = getattr(spider, "start_url", None) or " ".join(getattr(spider, "start_urls", []) or [])
         store = self.crawler.settings.getbool("STORE_ENABLED", True)
         logger.info("%s: crawling %s %s", spider.name, start or "(no start URL)",
-                    f"into {safe_url(self.database_url)}" if store else "(storing nothing)")
+                    f"into {safe_url(crawl_database(self.crawler).url)}" if store else "(storing nothing)")
         if self.interval > 0:
             self.task = create_looping_call(self.progress, spider)
             self.task.start(self.interval, now=False)

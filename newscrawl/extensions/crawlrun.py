@@ -14,8 +14,8 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import CrawlRun
+from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.extensions.health import PROBLEMS_KEY
 from newscrawl.holder import current as current_process
 from newscrawl.holder import is_gone
@@ -88,15 +88,17 @@ def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
 class CrawlRunRecorder:
     """Records each crawl in ``crawl_runs``: spider, start, end, status and counts.
 
-    Settings: ``CRAWLRUN_ENABLED`` (default True), ``DATABASE_URL``.
+    Settings: ``CRAWLRUN_ENABLED`` (default True). The row goes to the crawl's
+    :class:`~newscrawl.extensions.database.Database` (looked up when the spider opens,
+    since extensions are built before one can find another).
     Status is ``running`` while the crawl goes, then ``finished``, ``unhealthy``
     (the :class:`~newscrawl.extensions.health.HealthMonitor`, which must run first,
     found problems) or ``failed`` (Scrapy's finish reason is not ``finished``).
     """
 
-    def __init__(self, crawler: Crawler, database_url: str) -> None:
+    def __init__(self, crawler: Crawler, database: Database | None = None) -> None:
         self.crawler = crawler
-        self.database_url = database_url
+        self.database = database
         self.engine: Engine | None = None
         self.run_id: int | None = None
 
@@ -104,13 +106,14 @@ class CrawlRunRecorder:
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
         if not crawler.settings.getbool("CRAWLRUN_ENABLED", True):
             raise NotConfigured("CRAWLRUN_ENABLED is off")
-        ext = cls(crawler, resolve_database_url(crawler.settings.get("DATABASE_URL")))
+        ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        self.engine = open_database(self.database_url)
+        self.database = self.database or crawl_database(self.crawler)
+        self.engine = self.database.engine()
         holder = current_process()  # so a later crawl can tell a killed run from a live one
         with Session(self.engine) as session, session.begin():
             abort_stale_runs(session)
@@ -138,8 +141,6 @@ class CrawlRunRecorder:
             # The articles are safe (spooled); only the bookkeeping row is left 'running'.
             logger.error("%s: could not record the end of crawl run %s: %s", spider.name, self.run_id,
                          str(getattr(exc, "orig", exc)).strip().splitlines()[0])
-        finally:
-            self.engine.dispose()
 
     def _complete(self, reason: str) -> None:
         assert self.engine is not None

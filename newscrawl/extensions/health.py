@@ -10,11 +10,12 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
 from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.extensions.errorcount import FIRST_UNEXPECTED_KEY, UNEXPECTED_ERRORS_KEY, ErrorCounter
 from newscrawl.middlewares.outcomes import exception_kind
 
@@ -225,15 +226,17 @@ class HealthMonitor:
 
     Settings: ``HEALTH_ENABLED`` (default True), ``HEALTH_MAX_MISSING_RATIO`` (0.10),
     ``HEALTH_MAX_GENERIC_BODY_RATIO`` (0.50), ``HEALTH_MAX_UNPARSEABLE_DATE_RATIO`` (0.10),
-    ``HEALTH_MAX_ERROR_RATIO`` (0.25), ``HEALTH_MIN_REQUESTS`` (10), ``DATABASE_URL``.
+    ``HEALTH_MAX_ERROR_RATIO`` (0.25), ``HEALTH_MIN_REQUESTS`` (10). Whether earlier crawls stored
+    articles from the source is read from the crawl's :class:`~newscrawl.extensions.database.Database`
+    (looked up when the spider closes).
     Stats: ``health/problems``, ``health/ok``, ``health/unexpected_errors`` and
     ``health/first_unexpected_error`` (counted from the crawler's start by a logging handler).
     """
 
-    def __init__(self, crawler: Crawler, limits: Thresholds, database_url: str) -> None:
+    def __init__(self, crawler: Crawler, limits: Thresholds, database: Database | None = None) -> None:
         self.crawler = crawler
         self.limits = limits
-        self.database_url = database_url
+        self.database = database
         self.errors = ErrorCounter(crawler)
 
     @classmethod
@@ -248,23 +251,20 @@ class HealthMonitor:
             max_error_ratio=settings.getfloat("HEALTH_MAX_ERROR_RATIO", 0.25),
             min_requests=settings.getint("HEALTH_MIN_REQUESTS", 10),
         )
-        monitor = cls(crawler, limits, resolve_database_url(settings.get("DATABASE_URL")))
+        monitor = cls(crawler, limits)
         # From the start, so errors while the pipelines open count too.
         logging.root.addHandler(monitor.errors)
         crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
         return monitor
 
     def _had_articles_before(self, spider: Spider) -> bool:
+        self.database = self.database or crawl_database(self.crawler)
         try:
-            engine = open_database(self.database_url)
-        except DatabaseUnavailable:
-            return False
-        try:
-            with Session(engine) as session:
+            with Session(self.database.engine()) as session:
                 query = select(func.count()).select_from(ArticleRow).where(ArticleRow.source == source_of(spider))
                 return bool(session.scalar(query))
-        finally:
-            engine.dispose()
+        except (DatabaseUnavailable, SQLAlchemyError):
+            return False  # the store has said why; health judges the crawl from its stats
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         logging.root.removeHandler(self.errors)

@@ -17,10 +17,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newscrawl.dates import parse_datetime
-from newscrawl.db.engine import open_database, resolve_database_url
 from newscrawl.db.models import ArticleRow
 from newscrawl.db.resume import Walk, begin_walk, finish_walk, reach_page
 from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.requestmeta import META_ARTICLE, META_LISTED_RAW, META_LISTING_PAGE
 from newscrawl.text import fingerprint
 
@@ -64,7 +64,8 @@ class IncrementalMiddleware:
     read turns up on a deeper page), the walk goes as many pages further.
 
     Settings: ``INCREMENTAL_ENABLED`` (default True), ``INCREMENTAL_REFRESH_HOURS``
-    (48), ``INCREMENTAL_STOP_AFTER_KNOWN`` (5), ``DATABASE_URL``.
+    (48), ``INCREMENTAL_STOP_AFTER_KNOWN`` (5); the database is the crawl's
+    :class:`~newscrawl.extensions.database.Database` (while it cannot be opened, every link is fetched).
     Stats: ``incremental/links`` (distinct in this run), ``incremental/repeated``,
     ``incremental/new``, ``incremental/refreshed``,
     ``incremental/skipped_known``, ``incremental/skipped_old``, ``incremental/stopped/<why>``,
@@ -74,13 +75,12 @@ class IncrementalMiddleware:
     """
 
     def __init__(
-        self, crawler: Crawler, database_url: str, refresh_hours: float, stop_after_known: int
+        self, crawler: Crawler, database: Database, refresh_hours: float, stop_after_known: int
     ) -> None:
         self.crawler = crawler
-        self.database_url = database_url
+        self.database = database
         self.refresh = timedelta(hours=refresh_hours)
         self.stop_after_known = stop_after_known
-        self.engine: Engine | None = None
         # Links already passed on in this run: a teaser repeated on a later page (or a
         # sidebar) is neither new nor evidence that we reached known articles.
         self.seen: set[bytes] = set()
@@ -95,7 +95,7 @@ class IncrementalMiddleware:
             raise NotConfigured("INCREMENTAL_ENABLED is off")
         middleware = cls(
             crawler,
-            resolve_database_url(settings.get("DATABASE_URL")),
+            crawl_database(crawler),
             settings.getfloat("INCREMENTAL_REFRESH_HOURS", 48),
             settings.getint("INCREMENTAL_STOP_AFTER_KNOWN", 5),
         )
@@ -104,9 +104,7 @@ class IncrementalMiddleware:
         return middleware
 
     def _engine(self) -> Engine:
-        if self.engine is None:
-            self.engine = open_database(self.database_url)
-        return self.engine
+        return self.database.engine()
 
     def _known(self, urls: list[str]) -> dict[str, datetime]:
         """Stored URLs among ``urls`` with their publication instants."""
@@ -253,6 +251,3 @@ class IncrementalMiddleware:
                     finish_walk(session, self.walk.id, datetime.now(timezone.utc))
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             logger.warning("resume point not closed (%s): the next crawl walks this one again", exc)
-        finally:
-            if self.engine is not None:
-                self.engine.dispose()

@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from newscrawl.db.engine import open_database, resolve_database_url, safe_url
+from newscrawl.db.engine import safe_url
 from newscrawl.db.store import CONTENT_COLUMNS, save_articles
 from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed
+from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.spool import Spool
 
 if TYPE_CHECKING:
@@ -57,8 +58,7 @@ STORE_FAILED = "store_failed"
 class StorePipeline:
     """Saves articles in batches, each batch one short transaction keyed on canonical URLs.
 
-    Settings: ``DATABASE_URL`` (any SQLAlchemy URL; default from
-    ``NEWSCRAWL_DATABASE_URL`` or ``sqlite:///newscrawl.db``), ``STORE_ENABLED``,
+    Settings: ``STORE_ENABLED``,
     ``STORE_BATCH_SIZE`` (rows per transaction, default 50; batches are also
     flushed when the spider goes idle and at close), ``STORE_SPOOL_DIR``,
     ``STORE_WRITER_THREAD`` (default on: batches are written by one thread of
@@ -80,22 +80,23 @@ class StorePipeline:
     (counted once a batch is written, all of them by the end of the crawl),
     ``store/lost`` (neither written nor spooled; 0 in a good crawl) and
     ``store/failure`` (the one-line cause, only when articles were lost).
-    The database is opened (and migrated) in ``open_spider``: an unreachable
-    database fails the crawl before any article is fetched.
+    The crawl's :class:`~newscrawl.extensions.database.Database` is opened (and
+    migrated) in ``open_spider``: an unreachable database fails the crawl before any
+    article is fetched. The engine is the crawl's, shared and disposed by its owner.
     """
 
     def __init__(
         self,
-        database_url: str,
+        database: Database,
         stats: StatsCollector,
         batch_size: int = 50,
         spool_dir: Path | None = None,
         writer_thread: bool = True,
     ) -> None:
-        self.database_url = database_url
+        self.database = database
         self.stats = stats
         self.batch_size = max(1, batch_size)
-        self.spool_dir = spool_dir or default_spool_dir(database_url)
+        self.spool_dir = spool_dir or default_spool_dir(database.url)
         self.writer_thread = writer_thread
         self.engine: Engine | None = None
         self.spool: Spool | None = None
@@ -116,7 +117,7 @@ class StorePipeline:
             raise NotConfigured("STORE_ENABLED is off")
         spool_dir = settings.get("STORE_SPOOL_DIR")
         pipeline = cls(
-            resolve_database_url(settings.get("DATABASE_URL")),
+            crawl_database(crawler),
             crawler.stats,
             batch_size=settings.getint("STORE_BATCH_SIZE", 50),
             spool_dir=Path(spool_dir) if spool_dir else None,
@@ -128,11 +129,11 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         self.stats.set_value("store/lost", 0)
-        self.engine = open_database(self.database_url)
+        self.engine = self.database.engine()
         spider = getattr(getattr(self.crawler, "spider", None), "name", "articles")
         self.spool = Spool(self.spool_dir, spider)
         self.rejected = Spool(self.spool_dir / "rejected", spider)
-        logger.info("Storing articles in %s", safe_url(self.database_url))
+        logger.info("Storing articles in %s", safe_url(self.database.url))
         self._count(self._run(self.replay))
         if self.writer_thread:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscrawl-store")
@@ -152,8 +153,6 @@ class StorePipeline:
             cause = f"{self.failure}; {self.stats.get_value('store/lost', 0):,} articles not stored"
             self.stats.set_value("store/failure", cause)
             logger.error("%s", cause)
-        if self.engine is not None:
-            self.engine.dispose()
 
     def spider_idle(self) -> None:
         # Wait for the writer before the engine calls the crawl finished: a last batch
