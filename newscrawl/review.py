@@ -11,18 +11,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy import Request
+from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.test import get_crawler
 
 from newscrawl import settings as project_settings
+from newscrawl.db.store import CONTENT_COLUMNS
 from newscrawl.items import Article
 from newscrawl.pipelines.clean import CleanPipeline
+from newscrawl.pipelines.validate import ValidatePipeline
 
 #: Origin the pages are read under; a mirror serves them on 127.0.0.1 as well.
 OFFLINE_ORIGIN = "http://127.0.0.1"
@@ -82,6 +86,31 @@ def expected_records(spider_name: str, fixture: Path) -> list[dict[str, Any]]:
         record(reader.read(page.read_bytes(), OFFLINE_ORIGIN + path), path)
         for path, page in sorted(article_routes(fixture))
     ]
+
+
+def store_rows(
+    spider_name: str, fixture: Path, overrides: Mapping[str, bytes] | None = None
+) -> list[dict[str, Any]]:
+    """The rows a crawl of the fixture's mirror hands the store, without the network.
+
+    Each article page is read, cleaned and validated as in a crawl (an article the
+    validator drops is left out) and becomes the store pipeline's column values.
+    ``overrides`` replaces a page's bytes by its file name (``articles/x.html``), as
+    :class:`tests.support.mirror.Mirror` does, to make a changed version of it.
+    """
+    reader = OfflineReader(spider_name, f"{OFFLINE_ORIGIN}/" if spider_name == "news" else None)
+    validator = ValidatePipeline.from_crawler(reader.crawler)
+    mirror = fixture / "mirror"
+    rows = []
+    for path, page in sorted(article_routes(fixture)):
+        html = (overrides or {}).get(page.relative_to(mirror).as_posix()) or page.read_bytes()
+        try:
+            article = validator.process_item(reader.read(html, OFFLINE_ORIGIN + path))
+        except DropItem:
+            continue
+        adapter = ItemAdapter(article)
+        rows.append({name: adapter.get(name) for name in CONTENT_COLUMNS})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,7 @@ def test_search_without_matches(capsys: pytest.CaptureFixture[str], archive: str
     assert (code, json.loads(out)) == (EXIT_NO_RESULTS, [])
 
 
+@pytest.mark.e2e
 def test_search_in_a_real_process(archive: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     command = [
@@ -450,6 +451,7 @@ def test_stats_json(
     assert stats["last_crawls"][0]["started_at"].endswith("+00:00")
 
 
+@pytest.mark.e2e
 def test_stats_subprocess_json(archive: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     env["NEWSCRAWL_DATABASE_URL"] = archive

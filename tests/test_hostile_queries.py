@@ -127,6 +127,7 @@ def test_a_non_numeric_port_in_the_url(
     assert "port" in err and "s3cret" not in err
 
 
+@pytest.mark.e2e
 def test_invalid_utf8_in_a_real_process(seeded: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     command = [sys.executable, "-m", "newscrawl", "list", "--database", seeded]
@@ -141,6 +142,8 @@ def test_invalid_utf8_in_a_real_process(seeded: str) -> None:
     assert_one_line(result.stderr.decode())
 
 
+# 30 s: it waits out SQLite's busy timeout while another process holds the lock.
+@pytest.mark.e2e
 def test_a_locked_sqlite_file(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -168,6 +168,7 @@ def test_scrapy_parse_refuses_an_unknown_argument(japantoday_mirror: Mirror, tmp
 # --- The contact URL ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("contact", [None, "https://news.example.org/crawler"])
 def test_the_user_agent_names_only_a_contact_the_operator_set(
     contact: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
