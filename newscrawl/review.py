@@ -19,14 +19,13 @@ from itemadapter import ItemAdapter
 from scrapy import Request
 from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
-from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.test import get_crawler
 
-from newscrawl import settings as project_settings
 from newscrawl.db.store import CONTENT_COLUMNS
 from newscrawl.items import Article
 from newscrawl.pipelines.clean import CleanPipeline
 from newscrawl.pipelines.validate import ValidatePipeline
+from newscrawl.registry import spider_class
 
 #: Origin the pages are read under; a mirror serves them on 127.0.0.1 as well.
 OFFLINE_ORIGIN = "http://127.0.0.1"
@@ -35,11 +34,6 @@ FIELDS = (
     "title", "published_at", "authors", "section", "tags", "credit", "dateline",
     "language", "body_method", "body",
 )
-
-
-def spider_class(name: str) -> type:
-    settings = {"SPIDER_MODULES": project_settings.SPIDER_MODULES}
-    return SpiderLoader.from_settings(get_crawler(settings_dict=settings).settings).load(name)
 
 
 class OfflineReader:

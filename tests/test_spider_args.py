@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from newscrawl.registry import spider_class, spider_names
 from newscrawl.spiders.base import SpiderArgumentError
 from tests.conftest import MIRROR_SETTINGS, ROOT, SITES, run_crawl
 from tests.support.mirror import Mirror
-from tests.test_registry import spider_class, spider_names
 
 README = (ROOT / "README.md").read_text("utf-8")
 ARTICLE = ("/category/politics/japan's-prime-minister-visits-manila-to-boost-defense-ties-in-the-face-of-"
