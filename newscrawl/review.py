@@ -4,6 +4,8 @@ Every page the fixture's ``mirror/routes.json`` serves from ``mirror/articles/``
 spider's own ``build_article`` and the clean pipeline, exactly as a crawl would (no network),
 and printed as the JSON records ``expected.json`` keeps under ``"stored"``. ``--write`` puts
 them into ``DIR/expected.json`` (its other keys are kept); review the diff field by field.
+:func:`store_rows` gives the same articles as the rows the store receives, so tests of the
+read side can seed an archive with real content without running a crawl.
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +27,7 @@ from newscrawl.db.models import CrawlRun
 from newscrawl.db.store import Outcome, save_articles
 from newscrawl.query import ArticleFilter, InvalidFilter, Term, parse_query
 from newscrawl.review import store_rows
+from newscrawl.urls import canonicalize_url
 from tests.conftest import SITES
 
 #: The article the second crawl finds changed, so it has one earlier version.
@@ -464,6 +467,21 @@ def test_days_are_range_checked(filters: ArticleFilter, error: str | None) -> No
 
 
 # --- show, export, stats ---------------------------------------------------------------------
+
+
+def test_the_seeded_archive_is_what_a_crawl_of_the_mirror_stores(engine: Any) -> None:
+    # test_crawl_japantoday.py checks a real crawl against the same reviewed records.
+    expected = json.loads((SITES / "japantoday" / "expected.json").read_text("utf-8"))["stored"]
+    want = {canonicalize_url("http://x" + e["path"]).removeprefix("http://x"): e for e in expected}
+    rows = {urlsplit(r["url"]).path: r for r in all_rows(engine)}
+    assert sorted(rows) == sorted(want)
+    for path, record in want.items():
+        row = rows[path]
+        for name in ("title", "authors", "credit", "dateline", "tags", "body_method"):
+            assert row[name] == record[name], (path, name)
+        assert row["published_at"] == datetime.fromisoformat(record["published_at"]), path
+        if path != REVISED_PATH:
+            assert row["body"] == record["body"], path
 
 
 def test_get_article_with_revisions(engine: Any) -> None:
