@@ -4,7 +4,7 @@ So ``pytest -m "not e2e"`` is the fast inner loop and misses nothing else. The c
 each test module's source: a test is end to end when it, or a module-level fixture or helper
 it uses, calls :func:`tests.conftest.run_crawl`, builds a :class:`tests.support.mirror.Mirror`
 or a ``newscrawl crawl`` command line, takes a ``*_mirror`` fixture, or starts a subprocess
-whose command names ``newscrawl`` or ``scrapy``.
+whose command names ``newscrawl``, ``scrapy`` or the mirror server ``tests.support.mirror``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 #: Names whose use makes a test end to end.
 E2E_NAMES = frozenset({"run_crawl", "Mirror", "newscrawl_crawl", "throughput_mirror"})
-#: A subprocess running one of these programs is end to end.
-PROGRAMS = frozenset({"newscrawl", "scrapy"})
+#: A subprocess running one of these programs (or the mirror server's module) is end to end.
+PROGRAMS = frozenset({"newscrawl", "scrapy", "tests.support.mirror"})
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -112,6 +112,7 @@ def test_end_to_end_tests_are_marked(module: str) -> None:
         ("import subprocess\ndef test_a(): subprocess.run(['ls'])", []),
         ("import subprocess\ndef test_a(d): (d / 'newscrawl').touch(); subprocess.run(['sh'])", []),
         ("import subprocess\ndef test_a(p): subprocess.run([p.with_name('scrapy'), 'list'])", ["test_a"]),
+        ("import subprocess\ndef test_a(): subprocess.Popen(['py', '-m', 'tests.support.mirror'])", ["test_a"]),
         ("@pytest.mark.e2e\ndef test_a(japantoday_mirror): pass", []),
         ("pytestmark = [pytest.mark.e2e]\ndef test_a(japantoday_mirror): pass", []),
         ("class TestX:\n    def test_a(self): Mirror('x')", ["TestX.test_a"]),

@@ -227,6 +227,7 @@ def fetch(url: str, deadline: float) -> Any:
             time.sleep(0.05)
 
 
+@pytest.mark.e2e
 def test_a_mirror_is_served_on_a_chosen_port_by_one_command() -> None:
     port = free_port()
     command = [sys.executable, "-m", "tests.support.mirror", "tests/sites/japantoday/mirror", "--port", str(port)]
@@ -240,6 +241,7 @@ def test_a_mirror_is_served_on_a_chosen_port_by_one_command() -> None:
         server.communicate(timeout=10)
 
 
+@pytest.mark.e2e
 def test_the_mirror_command_refuses_a_folder_without_routes(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "tests.support.mirror", str(tmp_path), "--port", "0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=30)
