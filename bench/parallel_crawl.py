@@ -30,10 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from newscrawl.registry import scheduled_spiders  # noqa: E402
 from tests.support.mirror import Mirror  # noqa: E402
 
 SITES = ROOT / "tests" / "sites"
-SPIDERS = ["japantoday", "japannews", "japantimes", "apnews", "politico_eu", "foxnews", "taipeitimes"]
+#: What `newscrawl crawl` runs when given no spider: every site mirror.
+SPIDERS = scheduled_spiders()
 MIRROR_SETTINGS = {
     "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "RETRY_TIMES": "2",
 }

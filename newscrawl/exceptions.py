@@ -50,3 +50,13 @@ class SpoolWriteError(RuntimeError):
 class Mojibake(ArticleDropped):
     """The text holds U+FFFD or UTF-8 read as Latin-1/Windows-1252 ("Ã©", "â€™"): a wrong charset."""
 
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an error's message, ``""`` when it has none (pure).
+
+    For a SQLAlchemy error that is the database driver's own message (``exc.orig``), without
+    the SQL statement and parameters SQLAlchemy appends on later lines.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    return next((line.strip() for line in str(cause).splitlines() if line.strip()), "")

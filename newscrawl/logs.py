@@ -6,6 +6,8 @@ import logging
 import sys
 from typing import Any
 
+from newscrawl.exceptions import first_line
+
 #: The logger of the console's own lines (start, progress, summary), shown at INFO.
 CONSOLE_LOGGER = "newscrawl.console"
 _TRACEBACK = "Traceback (most recent call last)"
@@ -31,7 +33,7 @@ def one_line(record: logging.LogRecord) -> str:
         line = f"{line} {lines[-1]}"
     exc = record.exc_info[1] if record.exc_info else None
     if exc is not None:
-        detail = (str(exc).strip().splitlines() or [""])[0]
+        detail = first_line(exc)
         if not detail or detail not in line:
             line = f"{line}: {type(exc).__name__}" + (f": {detail}" if detail else "")
     spider = getattr(getattr(record, "spider", None), "name", None)

@@ -4,6 +4,8 @@ Every page the fixture's ``mirror/routes.json`` serves from ``mirror/articles/``
 spider's own ``build_article`` and the clean pipeline, exactly as a crawl would (no network),
 and printed as the JSON records ``expected.json`` keeps under ``"stored"``. ``--write`` puts
 them into ``DIR/expected.json`` (its other keys are kept); review the diff field by field.
+:func:`store_rows` gives the same articles as the rows the store receives, so tests of the
+read side can seed an archive with real content without running a crawl.
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy import Request
+from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
-from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.test import get_crawler
 
-from newscrawl import settings as project_settings
+from newscrawl.db.store import CONTENT_COLUMNS
 from newscrawl.items import Article
 from newscrawl.pipelines.clean import CleanPipeline
+from newscrawl.pipelines.validate import ValidatePipeline
+from newscrawl.registry import spider_class
 
 #: Origin the pages are read under; a mirror serves them on 127.0.0.1 as well.
 OFFLINE_ORIGIN = "http://127.0.0.1"
@@ -31,11 +36,6 @@ FIELDS = (
     "title", "published_at", "authors", "section", "tags", "credit", "dateline",
     "language", "body_method", "body",
 )
-
-
-def spider_class(name: str) -> type:
-    settings = {"SPIDER_MODULES": project_settings.SPIDER_MODULES}
-    return SpiderLoader.from_settings(get_crawler(settings_dict=settings).settings).load(name)
 
 
 class OfflineReader:
@@ -82,6 +82,31 @@ def expected_records(spider_name: str, fixture: Path) -> list[dict[str, Any]]:
         record(reader.read(page.read_bytes(), OFFLINE_ORIGIN + path), path)
         for path, page in sorted(article_routes(fixture))
     ]
+
+
+def store_rows(
+    spider_name: str, fixture: Path, overrides: Mapping[str, bytes] | None = None
+) -> list[dict[str, Any]]:
+    """The rows a crawl of the fixture's mirror hands the store, without the network.
+
+    Each article page is read, cleaned and validated as in a crawl (an article the
+    validator drops is left out) and becomes the store pipeline's column values.
+    ``overrides`` replaces a page's bytes by its file name (``articles/x.html``), as
+    :class:`tests.support.mirror.Mirror` does, to make a changed version of it.
+    """
+    reader = OfflineReader(spider_name, f"{OFFLINE_ORIGIN}/" if spider_name == "news" else None)
+    validator = ValidatePipeline.from_crawler(reader.crawler)
+    mirror = fixture / "mirror"
+    rows = []
+    for path, page in sorted(article_routes(fixture)):
+        html = (overrides or {}).get(page.relative_to(mirror).as_posix()) or page.read_bytes()
+        try:
+            article = validator.process_item(reader.read(html, OFFLINE_ORIGIN + path))
+        except DropItem:
+            continue
+        adapter = ItemAdapter(article)
+        rows.append({name: adapter.get(name) for name in CONTENT_COLUMNS})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

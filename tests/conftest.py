@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from newscrawl.cli import main
 from tests.support.mirror import Mirror
 from tests.support.postgres import throwaway_cluster
 
@@ -83,3 +84,16 @@ def run_crawl(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("NEWSCRAWL_DATABASE_URL", None)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``NEWSCRAWL_DATABASE_URL`` from the caller's environment: each test names its database."""
+    monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``newscrawl ARGV`` in this process: the exit code, stdout and stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from newscrawl.db import ArticleRow, open_database
 from newscrawl.items import Article
 from newscrawl.pipelines.clean import CleanPipeline
+from newscrawl.registry import spider_class
 from tests.conftest import SITES, run_crawl
 from tests.support.mirror import Mirror
-from tests.test_registry import spider_class
 
 FIXTURE = SITES / "japantoday" / "bylines"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text("utf-8"))

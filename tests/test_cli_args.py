@@ -11,7 +11,7 @@ import pytest
 
 from newscrawl.cli import EXIT_OK, EXIT_USAGE, build_parser, main
 from newscrawl.urls import canonicalize_url
-from tests.test_hostile_queries import no_env_database  # noqa: F401
+from tests.conftest import run_cli
 from tests.test_query import article_values, insert_articles
 
 pytestmark = pytest.mark.usefixtures("no_env_database")
@@ -29,12 +29,6 @@ def stored(db_url: str) -> str:
     return db_url
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize(
     "pasted",
     [
@@ -50,7 +44,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_show_finds_a_pasted_url(
     capsys: pytest.CaptureFixture[str], stored: str, pasted: str
 ) -> None:
-    code, out, err = run(capsys, "show", pasted, "--json", "--database", stored)
+    code, out, err = run_cli(capsys, "show", pasted, "--json", "--database", stored)
     assert (code, err) == (EXIT_OK, "")
     assert json.loads(out)["url"] == canonicalize_url(ARTICLE)
 

@@ -18,15 +18,10 @@ import pytest
 
 from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, EXIT_USAGE, main
 from newscrawl.db import open_database
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.test_query import HOSTILE_QUERIES, REVISED_PATH, all_rows, archive  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_env_database")
-
-
-@pytest.fixture
-def no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
 
 
 @pytest.fixture
@@ -36,12 +31,6 @@ def rows(archive: str) -> list[dict[str, Any]]:
         return all_rows(engine)
     finally:
         engine.dispose()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def as_json(value: Any) -> Any:
@@ -63,7 +52,7 @@ def as_csv(value: Any) -> str:
 
 
 def test_search_table(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    code, out, err = run(capsys, "search", "Hormuz", "--database", archive, "--tz", "Asia/Tokyo")
+    code, out, err = run_cli(capsys, "search", "Hormuz", "--database", archive, "--tz", "Asia/Tokyo")
     assert code == EXIT_OK and err == ""
     lines = out.splitlines()
     assert lines[0].lstrip().startswith("1. ") and "Hormuz" in lines[0]
@@ -73,7 +62,7 @@ def test_search_table(capsys: pytest.CaptureFixture[str], archive: str) -> None:
 def test_search_json(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(capsys, "search", '"prime minister" defen*', "--json", "--database", archive)
+    code, out, _ = run_cli(capsys, "search", '"prime minister" defen*', "--json", "--database", archive)
     hits = json.loads(out)
     assert code == EXIT_OK and hits
     by_id = {r["id"]: r for r in rows}
@@ -87,7 +76,7 @@ def test_search_json(
 
 
 def test_search_with_filters(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "search",
         "Takaichi",
@@ -109,22 +98,23 @@ def test_search_hostile_queries(
     capsys: pytest.CaptureFixture[str], archive: str, hostile: str
 ) -> None:
     # "--" ends the options, so a query may start with "-" (argparse's rule).
-    code, out, err = run(capsys, "search", "--database", archive, "--", hostile)
+    code, out, err = run_cli(capsys, "search", "--database", archive, "--", hostile)
     assert code in (EXIT_OK, EXIT_NO_RESULTS)
     if code == EXIT_NO_RESULTS:
         assert (out, err) == ("", "newscrawl: no articles match\n")
 
 
 def test_search_without_matches(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    assert run(capsys, "search", "zzyzx", "--database", archive) == (
+    assert run_cli(capsys, "search", "zzyzx", "--database", archive) == (
         EXIT_NO_RESULTS,
         "",
         "newscrawl: no articles match\n",
     )
-    code, out, _ = run(capsys, "search", "zzyzx", "--json", "--database", archive)
+    code, out, _ = run_cli(capsys, "search", "zzyzx", "--json", "--database", archive)
     assert (code, json.loads(out)) == (EXIT_NO_RESULTS, [])
 
 
+@pytest.mark.e2e
 def test_search_in_a_real_process(archive: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     command = [
@@ -161,7 +151,7 @@ def test_search_in_a_real_process(archive: str) -> None:
 def test_list_table(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(capsys, "list", "--limit", "5", "--database", archive)
+    code, out, _ = run_cli(capsys, "list", "--limit", "5", "--database", archive)
     lines = out.splitlines()
     assert code == EXIT_OK and lines[0].split()[:3] == ["ID", "PUBLISHED", "(UTC)"]
     assert [int(line.split()[0]) for line in lines[1:]] == [r["id"] for r in rows[:5]]
@@ -171,7 +161,7 @@ def test_list_table(
 def test_list_json_with_filters_and_paging(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "list",
         "--json",
@@ -190,7 +180,7 @@ def test_list_json_with_filters_and_paging(
     )
     expected = [r["id"] for r in rows if r["credit"] == "Kyodo"][1:3]
     assert code == EXIT_OK and [a["id"] for a in json.loads(out)] == expected
-    code, out, _ = run(capsys, "list", "--json", "--author", "ortiz", "--database", archive)
+    code, out, _ = run_cli(capsys, "list", "--json", "--author", "ortiz", "--database", archive)
     assert [a["authors"] for a in json.loads(out)] == [
         r["authors"] for r in rows if "Lena Ortiz" in r["authors"]
     ]
@@ -201,7 +191,7 @@ def test_list_tz_days(
 ) -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     day = rows[0]["published_at"].astimezone(tokyo).date()
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "list",
         "--json",
@@ -239,14 +229,14 @@ def test_list_tz_days(
 def test_list_bad_arguments(
     capsys: pytest.CaptureFixture[str], archive: str, argv: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, "list", *argv, "--database", archive)
+    code, out, err = run_cli(capsys, "list", *argv, "--database", archive)
     assert (code, out) == (EXIT_USAGE, "")
     pattern = message if message.startswith("unknown source") else re.escape(message)
     assert re.fullmatch(f"newscrawl: error: {pattern}\n", err), err
 
 
 def test_list_empty(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    assert run(capsys, "list", "--since", "2030-01-01", "--database", archive) == (
+    assert run_cli(capsys, "list", "--since", "2030-01-01", "--database", archive) == (
         EXIT_NO_RESULTS,
         "",
         "newscrawl: no articles match\n",
@@ -258,7 +248,7 @@ def test_missing_sqlite_file_is_not_created(
 ) -> None:
     missing = tmp_path / "nothing.db"
     for command in (["list"], ["search", "x"], ["show", "1"], ["stats"], ["export"]):
-        code, out, err = run(capsys, *command, "--database", f"sqlite:///{missing}")
+        code, out, err = run_cli(capsys, *command, "--database", f"sqlite:///{missing}")
         assert (code, out) == (EXIT_DATABASE, "")
         assert err == f"newscrawl: error: no database at {missing}; run a crawl first\n"
     assert not missing.exists()
@@ -268,7 +258,7 @@ def test_unreachable_database(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSCRAWL_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    code, out, err = run(capsys, "list")
+    code, out, err = run_cli(capsys, "list")
     assert (code, out) == (EXIT_DATABASE, "")
     assert (
         err.startswith("newscrawl: error: cannot open database postgresql") and err.count("\n") == 1
@@ -278,7 +268,7 @@ def test_unreachable_database(
 def test_not_a_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_text("not sqlite " * 100)
-    code, _, err = run(capsys, "stats", "--database", f"sqlite:///{junk}")
+    code, _, err = run_cli(capsys, "stats", "--database", f"sqlite:///{junk}")
     assert code == EXIT_DATABASE and err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -289,12 +279,12 @@ def test_show_with_revisions(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
     row = next(r for r in rows if r["url"].endswith(REVISED_PATH))
-    code, out, _ = run(capsys, "show", str(row["id"]), "--database", archive)
+    code, out, _ = run_cli(capsys, "show", str(row["id"]), "--database", archive)
     assert code == EXIT_OK
     assert out.splitlines()[0] == row["title"] and row["url"] in out
     assert "vowing to keep strengthening" in " ".join(out.split())
     assert "Earlier versions: 1" in out and "replaced " in out
-    code, out, _ = run(capsys, "show", row["url"], "--json", "--database", archive)
+    code, out, _ = run_cli(capsys, "show", row["url"], "--json", "--database", archive)
     shown = json.loads(out)
     assert code == EXIT_OK and shown["id"] == row["id"] and shown["body"] == row["body"]
     [revision] = shown["revisions"]
@@ -303,7 +293,7 @@ def test_show_with_revisions(
 
 
 def test_show_unknown(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    assert run(capsys, "show", "999999", "--database", archive) == (
+    assert run_cli(capsys, "show", "999999", "--database", archive) == (
         EXIT_NO_RESULTS,
         "",
         "newscrawl: no article with id or URL '999999'\n",
@@ -317,7 +307,7 @@ def test_export_jsonl(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     target = tmp_path / "out.jsonl"
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "export", "--format", "jsonl", "--output", str(target), "--database", archive
     )
     assert (code, out) == (
@@ -333,7 +323,7 @@ def test_export_jsonl(
 def test_export_jsonl_to_stdout_with_filters(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(capsys, "export", "--credit", "AP", "--database", archive)
+    code, out, _ = run_cli(capsys, "export", "--credit", "AP", "--database", archive)
     assert code == EXIT_OK
     assert [json.loads(line)["id"] for line in out.splitlines()] == [
         r["id"] for r in rows if r["credit"] == "AP"
@@ -344,7 +334,7 @@ def test_export_csv(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     target = tmp_path / "out.csv"
-    code, _, _ = run(capsys, "export", "--format", "csv", "-o", str(target), "--database", archive)
+    code, _, _ = run_cli(capsys, "export", "--format", "csv", "-o", str(target), "--database", archive)
     assert code == EXIT_OK
     with target.open(encoding="utf-8", newline="") as stream:
         exported = list(csv.DictReader(stream))
@@ -356,7 +346,7 @@ def test_export_parquet(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     target = tmp_path / "out.parquet"
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "export", "--format", "parquet", "-o", str(target), "--json", "--database", archive
     )
     assert code == EXIT_OK
@@ -380,7 +370,7 @@ def test_export_parquet_in_record_batches(
 
 
 def test_export_parquet_needs_a_file(capsys: pytest.CaptureFixture[str], archive: str) -> None:
-    assert run(capsys, "export", "--format", "parquet", "--database", archive) == (
+    assert run_cli(capsys, "export", "--format", "parquet", "--database", archive) == (
         EXIT_USAGE,
         "",
         "newscrawl: error: parquet cannot be written to stdout: give --output FILE\n",
@@ -392,7 +382,7 @@ def test_export_nothing(
     capsys: pytest.CaptureFixture[str], archive: str, tmp_path: Path, fmt: str
 ) -> None:
     target = tmp_path / f"empty.{fmt}"
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "export",
         "--format",
@@ -414,7 +404,7 @@ def test_export_nothing(
 def test_export_unwritable(
     capsys: pytest.CaptureFixture[str], archive: str, tmp_path: Path
 ) -> None:
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "export", "-o", str(tmp_path / "no" / "such" / "dir.jsonl"), "--database", archive
     )
     assert (
@@ -430,7 +420,7 @@ def test_export_unwritable(
 def test_stats_table(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(capsys, "stats", "--database", archive, "--tz", "Asia/Tokyo", "--days", "3")
+    code, out, _ = run_cli(capsys, "stats", "--database", archive, "--tz", "Asia/Tokyo", "--days", "3")
     assert code == EXIT_OK
     assert out.startswith(f"Articles: {len(rows)}\n")
     assert f"japantoday  {len(rows)}" in out
@@ -442,7 +432,7 @@ def test_stats_table(
 def test_stats_json(
     capsys: pytest.CaptureFixture[str], archive: str, rows: list[dict[str, Any]]
 ) -> None:
-    code, out, _ = run(capsys, "stats", "--json", "--days", "2", "--database", archive)
+    code, out, _ = run_cli(capsys, "stats", "--json", "--days", "2", "--database", archive)
     stats = json.loads(out)
     assert code == EXIT_OK and stats["articles"] == len(rows)
     assert len(stats["days"]) == 2 and date.fromisoformat(stats["days"][0]["day"])
@@ -450,6 +440,7 @@ def test_stats_json(
     assert stats["last_crawls"][0]["started_at"].endswith("+00:00")
 
 
+@pytest.mark.e2e
 def test_stats_subprocess_json(archive: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     env["NEWSCRAWL_DATABASE_URL"] = archive

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from newscrawl.db import ArticleRevision, ArticleRow, open_database, resolve_database_url
-from newscrawl.db.store import Outcome, save_article
+from newscrawl.db.store import Outcome, save_articles
 from newscrawl.exceptions import DatabaseUnavailable
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
@@ -44,7 +44,8 @@ def article(**overrides: Any) -> dict[str, Any]:
 
 def save(engine: Any, values: dict[str, Any], now: datetime) -> Outcome:
     with Session(engine) as session, session.begin():
-        return save_article(session, values, now)
+        [outcome] = save_articles(session, [values], now)
+        return outcome
 
 
 def test_migrations_create_the_documented_tables_and_columns(db_url: str) -> None:

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from newscrawl.cli import EXIT_OK, EXIT_USAGE, main
-from tests.test_hostile_queries import no_env_database  # noqa: F401
 from tests.test_query import article_values, insert_articles
 
 pytestmark = pytest.mark.usefixtures("no_env_database")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, EXIT_USAGE, main
-from tests.conftest import ROOT
+from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, EXIT_USAGE
+from tests.conftest import ROOT, run_cli
 from tests.test_query import article_values, insert_articles
 
 pytestmark = pytest.mark.usefixtures("no_env_database")
@@ -27,11 +27,6 @@ SAME_PREFIX = " ".join(["a*"] * 200)
 SAME_LONG_PREFIX = " ".join(["budg*"] * 200)
 #: What Python puts in sys.argv for bytes that are not UTF-8 (surrogate escapes).
 NOT_UTF8 = os.fsdecode(b"\xff\xfe")
-
-
-@pytest.fixture
-def no_env_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NEWSCRAWL_DATABASE_URL", raising=False)
 
 
 @pytest.fixture
@@ -50,12 +45,6 @@ def seeded(db_url: str) -> str:
     ]
     insert_articles(db_url, articles).dispose()
     return db_url
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line(err: str) -> None:
@@ -88,7 +77,7 @@ def assert_one_line(err: str) -> None:
 def test_hostile_arguments_are_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], seeded: str, argv: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, argv[0], "--database", seeded, *argv[1:])
+    code, out, err = run_cli(capsys, argv[0], "--database", seeded, *argv[1:])
     assert (code, out) == (EXIT_USAGE, "")
     assert_one_line(err)
     assert message in err
@@ -98,18 +87,18 @@ def test_a_repeated_prefix_is_searched_once(
     capsys: pytest.CaptureFixture[str], seeded: str
 ) -> None:
     started = time.perf_counter()
-    code, out, err = run(capsys, "search", "--database", seeded, "--json", "--", SAME_LONG_PREFIX)
+    code, out, err = run_cli(capsys, "search", "--database", seeded, "--json", "--", SAME_LONG_PREFIX)
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"200 x 'budg*' on {make_url(seeded).get_backend_name()}: {elapsed:.2f}s")
     assert (code, err) == (EXIT_OK, "")
-    _, once, _ = run(capsys, "search", "--database", seeded, "--json", "--", "budg*")
+    _, once, _ = run_cli(capsys, "search", "--database", seeded, "--json", "--", "budg*")
     assert [hit["id"] for hit in json.loads(out)] == [hit["id"] for hit in json.loads(once)]
 
 
 def test_a_non_digit_number_is_not_an_id(capsys: pytest.CaptureFixture[str], seeded: str) -> None:
     # "²".isdigit() is true but int("²") fails.
-    code, out, err = run(capsys, "show", "--database", seeded, "²")
+    code, out, err = run_cli(capsys, "show", "--database", seeded, "²")
     assert (code, out) == (EXIT_NO_RESULTS, "")
     assert_one_line(err)
 
@@ -121,12 +110,13 @@ def test_a_non_numeric_port_in_the_url(
     capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     url = "postgresql+psycopg://news:s3cret@127.0.0.1:abc/news"
-    code, out, err = run(capsys, *command, "--database", url)
+    code, out, err = run_cli(capsys, *command, "--database", url)
     assert (code, out) == (EXIT_DATABASE, "")
     assert_one_line(err)
     assert "port" in err and "s3cret" not in err
 
 
+@pytest.mark.e2e
 def test_invalid_utf8_in_a_real_process(seeded: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_DATABASE_URL"}
     command = [sys.executable, "-m", "newscrawl", "list", "--database", seeded]
@@ -141,6 +131,8 @@ def test_invalid_utf8_in_a_real_process(seeded: str) -> None:
     assert_one_line(result.stderr.decode())
 
 
+# 30 s: it waits out SQLite's busy timeout while another process holds the lock.
+@pytest.mark.e2e
 def test_a_locked_sqlite_file(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -163,7 +155,7 @@ def test_a_locked_sqlite_file(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-        code, out, err = run(capsys, "list", "--database", sqlite_url)
+        code, out, err = run_cli(capsys, "list", "--database", sqlite_url)
     finally:
         holder.kill()
         holder.communicate()

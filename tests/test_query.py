@@ -1,13 +1,15 @@
-"""The query API on both databases, over an archive seeded by crawling the Japan Today mirror."""
+"""The query API on both databases, over an archive of the Japan Today mirror's articles."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,10 +23,12 @@ from sqlalchemy.orm import Session
 from newscrawl import query
 from newscrawl.db import ArticleRow, open_database
 from newscrawl.db.engine import MIGRATIONS, create_database_engine
-from newscrawl.db.store import save_article
+from newscrawl.db.models import CrawlRun
+from newscrawl.db.store import Outcome, save_articles
 from newscrawl.query import ArticleFilter, InvalidFilter, Term, parse_query
-from tests.conftest import SITES, run_crawl
-from tests.support.mirror import Mirror
+from newscrawl.review import store_rows
+from newscrawl.urls import canonicalize_url
+from tests.conftest import SITES
 
 #: The article the second crawl finds changed, so it has one earlier version.
 REVISED_FILE = "articles/koizumi-takes-veiled-swipe-at-china-at-shangri-la-dialogue.html"
@@ -64,24 +68,48 @@ HOSTILE_QUERIES = [
 ]
 
 
-def seed_archive(url: str, workdir: Path) -> None:
-    """Crawl the mirror into ``url``, then crawl again with one article edited (a revision)."""
-    with Mirror(SITES / "japantoday" / "mirror") as mirror:
-        args = [
-            "-a",
-            f"start_url={mirror.url('/category/politics')}",
-            "-a",
-            "max_pages=3",
-            "-s",
-            f"DATABASE_URL={url}",
-        ]
-        first = run_crawl("japantoday", workdir, *args)
-        assert first.returncode == 0, first.stderr[-2000:]
-        original = (mirror.root / REVISED_FILE).read_bytes()
-        mirror.overrides[REVISED_FILE] = original.replace(OLD_WORDS, NEW_WORDS)
-        # A full re-crawl: the incremental middleware would skip the known URL.
-        second = run_crawl("japantoday", workdir, *args, settings={"INCREMENTAL_ENABLED": "False"})
-        assert second.returncode == 0, second.stderr[-2000:]
+#: When the two seeding "crawls" happened: a day apart, as two cron runs would be.
+FIRST_CRAWL = datetime(2026, 6, 10, 3, tzinfo=timezone.utc)
+SECOND_CRAWL = FIRST_CRAWL + timedelta(days=1)
+
+
+def record_crawl(session: Session, started_at: datetime, outcomes: list[Outcome]) -> None:
+    """The crawl run a crawl with these store outcomes records."""
+    count = Counter(outcomes)
+    session.add(
+        CrawlRun(
+            spider="japantoday",
+            started_at=started_at,
+            finished_at=started_at + timedelta(minutes=1),
+            status="finished",
+            finish_reason="finished",
+            scraped=len(outcomes),
+            inserted=count[Outcome.INSERTED],
+            updated=count[Outcome.UPDATED],
+            unchanged=count[Outcome.UNCHANGED],
+            healthy=True,
+        )
+    )
+
+
+def seed_archive(url: str) -> None:
+    """Store the mirror's articles as a crawl would, then again with one article edited (a revision).
+
+    The rows are the spider's and pipelines' own output for the real mirror pages
+    (:func:`newscrawl.review.store_rows`), written through the store layer; the crawl
+    itself is tested end to end in test_crawl_japantoday.py.
+    """
+    site = SITES / "japantoday"
+    original = (site / "mirror" / REVISED_FILE).read_bytes()
+    revised = {REVISED_FILE: original.replace(OLD_WORDS, NEW_WORDS)}
+    eng = open_database(url)
+    try:
+        for started_at, overrides in ((FIRST_CRAWL, None), (SECOND_CRAWL, revised)):
+            with Session(eng) as session, session.begin():
+                outcomes = save_articles(session, store_rows("japantoday", site, overrides), started_at)
+                record_crawl(session, started_at, outcomes)
+    finally:
+        eng.dispose()
 
 
 @pytest.fixture(
@@ -94,7 +122,7 @@ def archive(
     workdir = tmp_path_factory.mktemp(f"archive-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{workdir / 'newscrawl.db'}"
-        seed_archive(url, workdir)
+        seed_archive(url)
         yield url
         return
     server = request.getfixturevalue("pg_server_url")
@@ -105,7 +133,7 @@ def archive(
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        seed_archive(url, workdir)
+        seed_archive(url)
         yield url
     finally:
         with admin.connect() as conn:
@@ -150,8 +178,7 @@ def article_values(url: str, published_at: datetime, **overrides: Any) -> dict[s
 def insert_articles(url: str, articles: list[dict[str, Any]]) -> Any:
     eng = open_database(url)
     with Session(eng) as session, session.begin():
-        for values in articles:
-            save_article(session, values, datetime.now(timezone.utc))
+        save_articles(session, articles, datetime.now(timezone.utc))
     return eng
 
 
@@ -442,6 +469,21 @@ def test_days_are_range_checked(filters: ArticleFilter, error: str | None) -> No
 # --- show, export, stats ---------------------------------------------------------------------
 
 
+def test_the_seeded_archive_is_what_a_crawl_of_the_mirror_stores(engine: Any) -> None:
+    # test_crawl_japantoday.py checks a real crawl against the same reviewed records.
+    expected = json.loads((SITES / "japantoday" / "expected.json").read_text("utf-8"))["stored"]
+    want = {canonicalize_url("http://x" + e["path"]).removeprefix("http://x"): e for e in expected}
+    rows = {urlsplit(r["url"]).path: r for r in all_rows(engine)}
+    assert sorted(rows) == sorted(want)
+    for path, record in want.items():
+        row = rows[path]
+        for name in ("title", "authors", "credit", "dateline", "tags", "body_method"):
+            assert row[name] == record[name], (path, name)
+        assert row["published_at"] == datetime.fromisoformat(record["published_at"]), path
+        if path != REVISED_PATH:
+            assert row["body"] == record["body"], path
+
+
 def test_get_article_with_revisions(engine: Any) -> None:
     rows = {r["url"].split("/", 3)[3]: r for r in all_rows(engine)}
     row = rows[REVISED_PATH.lstrip("/")]
@@ -509,8 +551,8 @@ def test_index_follows_inserts_updates_and_deletes(db_url: str) -> None:
     try:
         assert [h.url for h in query.search(eng, "quokka")] == ["https://example.test/a"]
         with Session(eng) as session, session.begin():
-            save_article(
-                session, article_values("https://example.test/a", now, body="Wombat sighting."), now
+            save_articles(
+                session, [article_values("https://example.test/a", now, body="Wombat sighting.")], now
             )
         assert query.search(eng, "quokka") == []
         assert len(query.search(eng, "wombat")) == 1
@@ -546,7 +588,7 @@ def test_migration_indexes_existing_rows_and_downgrades(db_url: str) -> None:
                 datetime(2026, 1, 1, tzinfo=timezone.utc),
                 title="Platypus diplomacy",
             )
-            save_article(session, values, datetime.now(timezone.utc))
+            save_articles(session, [values], datetime.now(timezone.utc))
         assert not _has_search(eng)
         _alembic(eng, "upgrade", "head")
         assert _has_search(eng)

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from scrapy.spiderloader import SpiderLoader
-from scrapy.utils.test import get_crawler
-
-from newscrawl import settings as project_settings
+from newscrawl.registry import spider_class, spider_names
 from tests.conftest import SITES
 
 RECIPE = "see README 'Add a site': build tests/sites/{name}/, then `python -m newscrawl.review {name} tests/sites/{name} --write` and review"
-
-
-def spider_names() -> list[str]:
-    crawler = get_crawler(settings_dict={"SPIDER_MODULES": project_settings.SPIDER_MODULES})
-    return sorted(SpiderLoader.from_settings(crawler.settings).list())
-
-
-def spider_class(name: str) -> type:
-    crawler = get_crawler(settings_dict={"SPIDER_MODULES": project_settings.SPIDER_MODULES})
-    return SpiderLoader.from_settings(crawler.settings).load(name)
 
 
 @pytest.mark.parametrize("name", spider_names())
@@ -64,3 +52,10 @@ def test_every_spider_states_its_discovery(name: str) -> None:
     assert isinstance(getattr(cls, "scheduled", True), bool)
     if name == "news":
         assert cls.scheduled is False, "the generic news spider needs -a start_url and is never scheduled"
+
+
+def test_the_readme_lists_every_spider() -> None:
+    readme = (SITES.parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Supported sources", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| (\w+) \|", section, flags=re.MULTILINE)
+    assert sorted(name for name in listed if name != "spider") == spider_names()

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from newscrawl.registry import spider_class, spider_names
 from newscrawl.spiders.base import SpiderArgumentError
 from tests.conftest import MIRROR_SETTINGS, ROOT, SITES, run_crawl
 from tests.support.mirror import Mirror
-from tests.test_registry import spider_class, spider_names
 
 README = (ROOT / "README.md").read_text("utf-8")
 ARTICLE = ("/category/politics/japan's-prime-minister-visits-manila-to-boost-defense-ties-in-the-face-of-"
@@ -168,6 +168,7 @@ def test_scrapy_parse_refuses_an_unknown_argument(japantoday_mirror: Mirror, tmp
 # --- The contact URL ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("contact", [None, "https://news.example.org/crawler"])
 def test_the_user_agent_names_only_a_contact_the_operator_set(
     contact: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -226,6 +227,7 @@ def fetch(url: str, deadline: float) -> Any:
             time.sleep(0.05)
 
 
+@pytest.mark.e2e
 def test_a_mirror_is_served_on_a_chosen_port_by_one_command() -> None:
     port = free_port()
     command = [sys.executable, "-m", "tests.support.mirror", "tests/sites/japantoday/mirror", "--port", str(port)]
@@ -239,6 +241,7 @@ def test_a_mirror_is_served_on_a_chosen_port_by_one_command() -> None:
         server.communicate(timeout=10)
 
 
+@pytest.mark.e2e
 def test_the_mirror_command_refuses_a_folder_without_routes(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "tests.support.mirror", str(tmp_path), "--port", "0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=30)

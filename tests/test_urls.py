@@ -5,9 +5,9 @@ import pytest
 from newscrawl.urls import canonicalize_url, is_http_url, url_path
 
 POLITICS = "https://japantoday.com/category/politics/"
-# Real article URLs from Japan Today's RSS feed, 2023-09-28 to 2023-12-31
-# (shared/pages/japantoday/politics-feed-2023.tsv, derived from rumca-js/RSS-Link-Database-2023
-# commit 08b89dd9bdbd20633c994bb4a74411f204225b0f).
+# Real article URLs from Japan Today's RSS feed, 2023-09-28 to 2023-12-31, as archived in
+# rumca-js/RSS-Link-Database-2023 (commit 08b89dd9bdbd20633c994bb4a74411f204225b0f); the mirror's
+# 2023 articles use the same feed's slugs (tests/sites/japantoday/PROVENANCE.md).
 KISHIDA_FEED = POLITICS + "japan-pm-kishida%27s-political-groups-misreported-2021-donations"
 KISHIDA = POLITICS + "japan-pm-kishida's-political-groups-misreported-2021-donations"
 DEFENSE_FEED = (
@@ -28,7 +28,8 @@ DUPLICATE_FEED = (
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # One article, many spellings (shared/notes/japantoday.md)
+        # One article, many spellings: the feed's %27 or a plain quote, comment-order queries,
+        # comment anchors, letter case and the default port.
         (KISHIDA_FEED, KISHIDA),
         (KISHIDA, KISHIDA),
         (KISHIDA_FEED + "?comment-order=latest#comments", KISHIDA),

@@ -15,11 +15,6 @@ EXIT_DATABASE = 3  # the database cannot be opened
 EXIT_LOCKED = 4  # another crawl holds the lock
 EXIT_NO_RESULTS = 5  # a query matched nothing (only where documented)
 
-#: Modules that add sub-commands: each has ``register(subparsers) -> None``;
-#: a sub-parser sets ``func(args) -> int``.
-COMMAND_MODULES: tuple[str, ...] = ("newscrawl.cli.crawl", "newscrawl.cli.query")
-
-
 class CommandError(Exception):
     """A user-facing failure: printed as one line, exits with ``code``."""
 
@@ -41,7 +36,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
+    """The whole command line: each command module's ``register(subparsers)`` adds its
+    sub-commands, and each sub-parser sets ``func(args) -> int``."""
+    # Imported here: the command modules import this module's exit codes and CommandError.
+    from newscrawl.cli import crawl, query
 
     parser = Parser(
         prog="newscrawl", description="Crawl news sites' politics sections and query the archive."
@@ -49,13 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in (crawl, query):
         module.register(subparsers)
     return parser
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
-import inspect
 import json
 import os
-import pkgutil
 import re
 import shutil
 import stat
@@ -226,17 +223,10 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _spider_names() -> set[str]:
-    """Names of the project's spiders (imported only when a --source is not in the archive)."""
-    import newscrawl.spiders
+    """Names of the project's spiders (loaded only when a --source is not in the archive)."""
+    from newscrawl.registry import spider_names
 
-    names = set()
-    for module_info in pkgutil.iter_modules(newscrawl.spiders.__path__, "newscrawl.spiders."):
-        module = importlib.import_module(module_info.name)
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            name = getattr(cls, "name", None)
-            if cls.__module__ == module.__name__ and isinstance(name, str) and name:
-                names.add(name)
-    return names
+    return set(spider_names())
 
 
 def _filters(args: argparse.Namespace, engine: Engine) -> query.ArticleFilter:

@@ -124,7 +124,3 @@ def save_articles(
         outcomes.append(_apply(session, stored[url], values, now))
     return outcomes
 
-
-def save_article(session: Session, values: Mapping[str, Any], now: datetime) -> Outcome:
-    """Upsert one article; see :func:`save_articles`."""
-    return save_articles(session, [values], now)[0]

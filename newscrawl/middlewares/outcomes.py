@@ -11,6 +11,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
+from newscrawl.exceptions import first_line
 from newscrawl.spiders.base import META_ARTICLE, META_LISTING_PAGE
 
 #: Exception class names (any module) -> the short name a person reads in a summary.
@@ -56,7 +57,7 @@ def describe_exception(url: str, exception: BaseException) -> str:
         return f"{address} timed out"
     if kind == "connection lost":
         return f"connection to {address} lost"
-    detail = str(exception).strip().splitlines()[0] if str(exception).strip() else ""
+    detail = first_line(exception)
     return f"{host}: {kind}" + (f": {detail}" if detail else "")
 
 
