@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from newscrawl.cli import EXIT_DATABASE, EXIT_LOCKED, CommandError
 from newscrawl.db.engine import create_database_engine, safe_url
-from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.exceptions import DatabaseUnavailable, first_line
 from newscrawl.holder import current, printable
 
 #: The advisory lock key (a signed 64-bit number). PostgreSQL scopes advisory locks to the
@@ -138,8 +138,8 @@ def advisory_lock(database_url: str) -> Iterator[None]:
         taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
         holder = None if taken else _advisory_holder(connection)
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        raise CommandError(f"cannot take the crawl lock in {safe_url(database_url)}: "
-                           f"{str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0]}", EXIT_DATABASE) from None
+        raise CommandError(f"cannot take the crawl lock in {safe_url(database_url)}: {first_line(exc)}",
+                           EXIT_DATABASE) from None
     try:
         if holder is not None:
             raise CommandError(f"another crawl is running (advisory lock in {safe_url(database_url)} held "

@@ -32,7 +32,7 @@ from newscrawl import query
 from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, CommandError
 from newscrawl.cli.database import database_url
 from newscrawl.db.engine import open_database, safe_url
-from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.exceptions import DatabaseUnavailable, first_line
 
 NO_RESULTS = "no articles match"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -181,7 +181,7 @@ def _database(args: argparse.Namespace) -> Iterator[Engine]:
     try:
         yield engine
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = first_line(exc)
         raise CommandError(f"database {safe_url(url)}: {reason}", EXIT_DATABASE) from exc
     finally:
         engine.dispose()

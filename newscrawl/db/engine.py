@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from newscrawl.exceptions import DatabaseUnavailable
+from newscrawl.exceptions import DatabaseUnavailable, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def prepare(engine: Engine) -> None:
         migrate(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = first_line(exc)
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseUnavailable(f"cannot open database {where}: {reason}") from exc
 

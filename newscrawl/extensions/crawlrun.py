@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newscrawl.db.models import CrawlRun
+from newscrawl.exceptions import first_line
 from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.extensions.health import PROBLEMS_KEY
 from newscrawl.holder import current as current_process
@@ -140,7 +141,7 @@ class CrawlRunRecorder:
         except SQLAlchemyError as exc:
             # The articles are safe (spooled); only the bookkeeping row is left 'running'.
             logger.error("%s: could not record the end of crawl run %s: %s", spider.name, self.run_id,
-                         str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+                         first_line(exc))
 
     def _complete(self, reason: str) -> None:
         assert self.engine is not None

@@ -214,7 +214,6 @@ class IncrementalMiddleware:
                 run_of_known = 0
             elif now - published <= self.refresh:
                 stats.inc_value("incremental/refreshed")
-                request.meta["newscrawl_refresh"] = True
             else:
                 stats.inc_value("incremental/skipped_known")
                 run_of_known += 1

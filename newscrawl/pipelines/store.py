@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import safe_url
 from newscrawl.db.store import CONTENT_COLUMNS, save_articles
-from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed
+from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed, first_line
 from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.spool import Spool
 
@@ -222,7 +222,7 @@ class StorePipeline:
             self._write(batch, counts)
         except SQLAlchemyError as exc:
             if _connection_lost(exc):
-                self._spool(batch, str(getattr(exc, "orig", exc)).strip().splitlines()[0], counts)
+                self._spool(batch, first_line(exc), counts)
             else:
                 self._write_one_by_one(batch, counts)
 
@@ -263,7 +263,7 @@ class StorePipeline:
                 path = self._keep(self.rejected, [values], counts)
                 counts["store/failed"] += 1
                 logger.error("Database refused %s (%s); %s", values.get("url"),
-                             str(getattr(exc, "orig", exc)).strip().splitlines()[0],
+                             first_line(exc),
                              f"kept in {path}" if path else "lost")
 
     def _spool(self, batch: Sequence[Mapping[str, Any]], reason: str, counts: Counter[str]) -> None:

@@ -44,7 +44,7 @@ BOILERPLATE = GENERIC_BOILERPLATE + Boilerplate(
 class JapanTodaySpider(SiteSpider):
     """Discovery: the section listing, ``?page=N`` pagination (about 10 articles a page).
 
-    Facts from notes/japantoday.md: relative links, sidebars into other
+    Facts (tests/sites/japantoday/PROVENANCE.md): relative links, sidebars into other
     categories, dates printed as ``YYYY-MM-DD HH:MM`` in Japan time,
     ``/category/special-promotion/…`` is sponsored (never matches the pattern).
     AP stories may print the byline as a plain ``By <Name>`` line before the body, with no
