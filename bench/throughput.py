@@ -215,6 +215,9 @@ class Bench:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         cwd = self.workdir / f"{self.counter:03d}-{label}"
         cwd.mkdir()
+        if variant != "reference":
+            # newscrawl's console is one line per crawl; Scrapy's stats block goes to the log file.
+            command += ["-s", f"LOG_FILE={cwd / 'scrapy.log'}"]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sampler = TreeRss(process.pid)
@@ -229,7 +232,8 @@ class Bench:
         done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         wall = time.perf_counter() - started
         (cwd / "crawl.log").write_text(done.stderr)
-        stats = parse_stats(done.stderr)
+        log_file = cwd / "scrapy.log"
+        stats = parse_stats(log_file.read_text() if log_file.exists() else done.stderr)
         rss, cpu = _RSS.search(done.stderr), _CPU_TIME.findall(done.stderr)
         if not stats:
             raise SystemExit(f"{label}: no stats in the log (exit {done.returncode}); see {cwd / 'crawl.log'}")

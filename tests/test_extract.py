@@ -455,3 +455,18 @@ def test_select_inside_an_element_is_relative() -> None:
     sel = Selector(text="<div class=media><a href=/a>a</a></div><div><a href=/b>b</a></div>")
     (item,) = select(sel, "div.media")
     assert select(item, "a::attr(href)") == ["/a"]
+
+
+def test_whitespace_is_every_unicode_space_collapsed() -> None:
+    spaces = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+    assert extract_paragraphs(page(body=f"<p>{spaces}A{spaces}<b>B</b>{spaces}C{spaces}</p>"), "p") == ["A B C"]
+
+
+@pytest.mark.parametrize("html_file", _SITE_PAGES, ids=[p.parent.parent.parent.name + "/" + p.name for p in _SITE_PAGES])
+def test_following_elements_are_the_xpath_axis(html_file: Path) -> None:
+    from newscrawl.spiders.base import _following
+
+    root = Selector(text=html_file.read_text("utf-8", errors="replace")).root
+    elements = list(root.iter())
+    for element in elements[::7] + elements[-3:]:
+        assert _following(element, 40) == element.xpath("following::*[position() <= 40]"), element

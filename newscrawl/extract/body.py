@@ -39,7 +39,6 @@ MAX_LINK_DENSITY = 0.5
 FRAME_SHARE = 0.8
 SHORT_PARAGRAPH = 25
 SENTENCE_END = tuple(".!?…:;\"'”’)»。！？」』")
-_WS_RE = re.compile(r"\s+")
 _TAG_RE = re.compile(r"<(?:/?[A-Za-z][^<>]*|!--.*?--)>", re.S)
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -48,9 +47,19 @@ def _tag(element: etree._Element) -> str | None:
     return element.tag.lower() if isinstance(element.tag, str) else None  # None: comment, PI
 
 
+_NON_TEXT_NAMES = tuple(sorted(NON_TEXT_TAGS))
+
+
+def _inside_non_text(element: etree._Element) -> bool:
+    if isinstance(element, lxml.html.HtmlMixin):
+        # libxml2's HTML parser lowercases tag names: lxml matches them in C, ~2x faster.
+        return next(element.iterancestors(*_NON_TEXT_NAMES), None) is not None
+    return any(_tag(a) in NON_TEXT_TAGS for a in element.iterancestors())
+
+
 def element_text(element: etree._Element) -> str:
     """All descendant text of ``element`` except script/style/noscript/template, whitespace-normalised."""
-    if any(_tag(a) in NON_TEXT_TAGS for a in element.iterancestors()):
+    if _inside_non_text(element):
         return ""
     parts: list[str] = []
     hidden = 0  # depth inside a skipped subtree; iterative because libxml2 nests 2,000+ levels deep
@@ -72,7 +81,8 @@ def element_text(element: etree._Element) -> str:
             parts.append(" ")
         if not hidden and node is not element:
             parts.append(node.tail or "")  # a skipped node's tail still belongs to its parent
-    return _WS_RE.sub(" ", "".join(parts)).strip()
+    # str.split() splits on exactly the Unicode whitespace of the regex \s+, ~3x faster than its sub().
+    return " ".join("".join(parts).split())
 
 
 def markup_to_text(value: str) -> str:
@@ -186,7 +196,7 @@ def select(node: parsel.Selector | etree._Element, css: str) -> list[Any]:
 def extract_paragraphs(selector: parsel.Selector, css: str) -> list[str]:
     """Text of each element matched by ``css``, in document order; empty ones dropped."""
     texts = (
-        element_text(match) if isinstance(match, etree._Element) else _WS_RE.sub(" ", str(match)).strip()
+        element_text(match) if isinstance(match, etree._Element) else " ".join(str(match).split())
         for match in select(selector, css)
     )
     return [text for text in texts if text]

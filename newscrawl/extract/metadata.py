@@ -33,7 +33,6 @@ ARTICLE_TYPES = frozenset(
 PAGE_TYPES = frozenset({"WebPage", "ItemPage"})
 
 _TAG_RE = re.compile(r"<(?:/?[A-Za-z][^<>]*|!--.*?--)>", re.S)
-_WS_RE = re.compile(r"\s+")
 _URL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^www\.", re.I)
 _LANG_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 # Wrappers that CMSs put around script bodies for pre-HTML5 browsers; they make JSON invalid.
@@ -70,7 +69,7 @@ def clean_text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     # Tags go before unescaping so that escaped markup ("&lt;b&gt;") survives as literal text.
-    text = _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", value))).strip()
+    text = " ".join(html.unescape(_TAG_RE.sub(" ", value)).split())  # = re.sub(r"\s+", " ", …).strip()
     return text or None
 
 

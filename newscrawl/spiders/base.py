@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -88,8 +89,23 @@ def _texts(node: Any) -> list[str]:
     return [t.strip() for t in _TEXT_NODES(node) if t.strip()]
 
 
+def _following(node: etree._Element, limit: int = 40) -> list[etree._Element]:
+    """``following::*[position() <= limit]``: the first elements after ``node`` in document order,
+    its descendants excluded. Walked by lxml: libxml2's XPath builds the whole following axis
+    before taking the first ``limit`` (~140 against ~30 us after a headline)."""
+    found: list[etree._Element] = []
+    while node is not None and len(found) < limit:
+        for sibling in node.itersiblings(tag=etree.Element):
+            found.append(sibling)
+            found.extend(itertools.islice(sibling.iterdescendants(tag=etree.Element), limit))
+            if len(found) >= limit:
+                break
+        node = node.getparent()
+    return found[:limit]
+
+
 #: The elements after a headline that may hold its byline (the body usually starts sooner).
-_FOLLOWING = etree.XPath("following::*[position() <= 40]")
+_BYLINE_SCAN = 40
 
 
 def _short_text(node: etree._Element) -> str | None:
@@ -480,7 +496,7 @@ class SectionSpider(scrapy.Spider):
         headline = self._headline(sel)
         if headline is None:
             return [], []
-        nodes = _FOLLOWING(headline)
+        nodes = _following(headline, _BYLINE_SCAN)
         for index, node in enumerate(nodes):
             if not isinstance(node.tag, str) or node.tag in NON_TEXT_TAGS:
                 continue
