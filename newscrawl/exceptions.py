@@ -58,5 +58,9 @@ def first_line(exc: BaseException) -> str:
     For a SQLAlchemy error that is the database driver's own message (``exc.orig``), without
     the SQL statement and parameters SQLAlchemy appends on later lines.
     """
-    cause = getattr(exc, "orig", None) or exc
-    return next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+    return first_text_line(str(getattr(exc, "orig", None) or exc))
+
+
+def first_text_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped; ``""`` when it has none (pure)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

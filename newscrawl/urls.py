@@ -106,3 +106,9 @@ def registrable_domain(host: str) -> str:
     address, ``localhost``)."""
     host = host.lower().rstrip(".")
     return _public_suffixes()(host).top_domain_under_public_suffix or host
+
+
+def rebase(url: str, origin_of: str) -> str:
+    """``url``'s path and query on the scheme and host of ``origin_of`` (a feed on a mirror)."""
+    target, origin = urlsplit(url), urlsplit(origin_of)
+    return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, ""))

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from newscrawl.credits import split_agencies, split_agency_line
 from newscrawl.db import ArticleRow, CrawlRun, open_database
 from newscrawl.spiders.discovery import (
-    Listed, Sitemap, Unreadable, document_kind, parse_feed, parse_sitemap, read_document, rebase,
+    Listed, Sitemap, Unreadable, document_kind, parse_feed, parse_sitemap, read_document,
 )
 from newscrawl.spiders.news import NewsSpider, looks_like_article, refine_paragraphs
-from newscrawl.urls import registrable_domain
+from newscrawl.urls import rebase, registrable_domain
 from tests.conftest import SITES, run_crawl
 from tests.support.mirror import Mirror
 

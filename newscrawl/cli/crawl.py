@@ -64,10 +64,12 @@ def spider_arguments(pairs: list[str] | None, spiders: list[str]) -> dict[str, d
     return {spider: {**shared, **own[spider]} for spider in spiders}
 
 
-def check_spider_arguments(loader: Any, arguments: dict[str, dict[str, str]]) -> None:
+def check_spider_arguments(arguments: dict[str, dict[str, str]]) -> None:
     """Refuses, before anything runs, an argument that a spider does not take or a bad value."""
+    from newscrawl.registry import spider_class
+
     for spider, spargs in arguments.items():
-        check = getattr(loader.load(spider), "check_arguments", None)
+        check = getattr(spider_class(spider), "check_arguments", None)
         if check is not None:
             try:
                 check(**spargs)
@@ -81,14 +83,15 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _select_spiders(loader: Any, names: list[str]) -> list[str]:
-    known = loader.list()
+def _select_spiders(names: list[str]) -> list[str]:
+    """``names`` when every one is a spider, else every scheduled spider when none is named."""
+    from newscrawl.registry import scheduled_spiders, spider_names
+
+    known = spider_names()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise CommandError(f"unknown spider(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    if names:
-        return names
-    return sorted(n for n in known if getattr(loader.load(n), "scheduled", True))
+        raise CommandError(f"unknown spider(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    return names or scheduled_spiders()
 
 
 def _crawler_process(settings: Any, **console: Any) -> Any:
@@ -117,15 +120,12 @@ def mark_aborted_runs(engine: Any, spiders: list[str]) -> int:
 def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings = _settings(args)
     url = settings["DATABASE_URL"]
-    from scrapy.spiderloader import get_spider_loader
-
     from newscrawl.contact import warn_without_contact
     from newscrawl.logs import install_logging
 
-    loader = get_spider_loader(settings)
-    names = _select_spiders(loader, args.spiders)
+    names = _select_spiders(args.spiders)
     arguments = spider_arguments(args.arg, names)
-    check_spider_arguments(loader, arguments)
+    check_spider_arguments(arguments)
     try:
         # Also applies any pending migration once, before the crawls start side by side.
         engine = open_database(url)
@@ -383,17 +383,12 @@ def run_check(settings: Any, name: str, spargs: dict[str, str]) -> tuple[dict[st
 def cmd_check(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """A live canary: is the site's layout still what the spider expects? (Never run in CI.)"""
     settings = _settings(args)
-    from scrapy.spiderloader import get_spider_loader
-
     from newscrawl.extensions.health import listing_cause
 
-    loader = get_spider_loader(settings)
-    [name] = _select_spiders(loader, [args.spider])
+    [name] = _select_spiders([args.spider])
     spargs = _spider_args(args.arg)
-    try:  # before the crawl, as `newscrawl crawl` does: a bad -a is one line, not a traceback
-        loader.load(name).check_arguments(**spargs)
-    except ValueError as exc:
-        raise CommandError(f"{name}: invalid spider argument: {exc}") from None
+    # Before the crawl, as `newscrawl crawl` does: a bad -a is one line, not a traceback.
+    check_spider_arguments({name: spargs})
     stats, items = run_check(settings, name, spargs)
     links = int(stats.get("newscrawl/links/articles", 0))
     pages = int(stats.get("newscrawl/listing_pages", 0))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from scrapy.commands.parse import Command as ScrapyParseCommand
 
 from newscrawl.contact import warn_without_contact
-from newscrawl.spiders.discovery import rebase
+from newscrawl.urls import rebase
 
 #: Components that would record a run, judge its health, store items or read the seen-state:
 #: looking at one page is not a crawl.

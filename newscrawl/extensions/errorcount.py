@@ -8,6 +8,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from newscrawl.exceptions import first_text_line
+
 #: ERROR log lines not explained by a failed request, and the first of them (one line).
 UNEXPECTED_ERRORS_KEY = "health/unexpected_errors"
 FIRST_UNEXPECTED_KEY = "health/first_unexpected_error"
@@ -47,7 +49,7 @@ class ErrorCounter(logging.Handler):
         # Handler.handle() holds self.lock around emit().
         self.count += 1
         if self.first is None:
-            self.first = f"{record.name}: {(text.strip().splitlines() or [''])[0]}"
+            self.first = f"{record.name}: {first_text_line(text)}"
 
     def write(self, stats: Any) -> None:
         """Put the counts in the stats (from the crawl's thread)."""

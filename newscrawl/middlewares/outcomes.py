@@ -12,7 +12,7 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.exceptions import first_line
-from newscrawl.spiders.base import META_ARTICLE, META_LISTING_PAGE
+from newscrawl.requestmeta import META_ARTICLE, META_LISTING_PAGE
 
 #: Exception class names (any module) -> the short name a person reads in a summary.
 EXCEPTION_KINDS = {
@@ -61,6 +61,11 @@ def describe_exception(url: str, exception: BaseException) -> str:
     return f"{host}: {kind}" + (f": {detail}" if detail else "")
 
 
+def _is_robots_txt(request: Request) -> bool:
+    """Scrapy's own robots.txt request: not a page of the crawl."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and request.url.endswith("/robots.txt")
+
+
 class OutcomeMiddleware:
     """Sees each request's final outcome: it sits below RetryMiddleware and RedirectMiddleware,
     so retried and redirected attempts never reach it.
@@ -84,7 +89,7 @@ class OutcomeMiddleware:
         return cls(crawler.stats)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
+        if _is_robots_txt(request):
             return response
         if response.status >= 400:
             self._failed(request, f"HTTP {response.status}",
@@ -96,7 +101,7 @@ class OutcomeMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> Any:
         if isinstance(exception, IgnoreRequest):  # robots.txt, offsite: counted by Scrapy
             return None
-        if request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
+        if _is_robots_txt(request):
             return None
         self._failed(request, exception_kind(type(exception).__name__), describe_exception(request.url, exception))
         return None

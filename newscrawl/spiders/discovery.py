@@ -14,7 +14,7 @@ import struct
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from lxml import etree
@@ -30,7 +30,7 @@ from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gun
 from newscrawl.requestmeta import META_LISTED_RAW
 from newscrawl.spiders.base import SectionSpider
 from newscrawl.spiders.layouts import Layout
-from newscrawl.urls import canonicalize_url, is_http_url
+from newscrawl.urls import canonicalize_url, is_http_url, rebase
 
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<!--|<(?:rss|feed|urlset|sitemapindex|rdf:RDF)\b)", re.I)
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -246,12 +246,6 @@ def parse_sitemap(document: Document, base_url: str, max_urls: int = 0) -> Sitem
             date = entry.get("news_publication_date") or entry.get("lastmod") or None
             pages.append(Listed(url, date, entry.get("news_title")))
     return Sitemap(pages, children)
-
-
-def rebase(url: str, origin_of: str) -> str:
-    """``url``'s path and query on the scheme and host of ``origin_of`` (a feed on a mirror)."""
-    target, origin = urlsplit(url), urlsplit(origin_of)
-    return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, ""))
 
 
 def _host(url: str) -> str:
