@@ -52,11 +52,17 @@ class OneLineFormatter(logging.Formatter):
 class ConsoleFilter(logging.Filter):
     """Below DEBUG the console shows the console's own lines, warnings and errors; Scrapy's banner,
     settings, per-page lines and stats dump stay in the log file. So does the retry middleware's
-    "Gave up retrying": the "Error downloading" line that follows says it with the URL."""
+    "Gave up retrying": the "Error downloading" line that follows says it with the URL; and so
+    are the robots.txt middleware's errors (see below)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "scrapy.downloadermiddlewares.retry":
             return not str(record.msg).startswith("Gave up retrying")
+        if record.name == "scrapy.downloadermiddlewares.robotstxt":
+            # A robots.txt that cannot be fetched is logged as "Error downloading" the *page* that
+            # asked for it, a line that reads like the page's own failure; the crawl goes on as
+            # Scrapy allows, and the page's real outcome has its own line.
+            return False
         if record.name == "scrapy.middleware" and str(record.msg).startswith("Disabled"):
             return False  # a component switched off on purpose (scrapy parse, newscrawl check)
         return record.levelno >= logging.WARNING or record.name == CONSOLE_LOGGER
