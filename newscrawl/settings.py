@@ -117,6 +117,17 @@ DATABASE_URL = resolve_database_url()
 VALIDATE_EARLIEST_YEAR = EARLIEST_YEAR
 VALIDATE_FUTURE_SLACK_HOURS = FUTURE_SLACK_HOURS
 
+# --- Several machines (newscrawl worker / enqueue) ----------------------------
+# Redis shared by the workers and `newscrawl enqueue`; read only by those commands.
+DISTRIBUTED_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "").strip() or None
+DISTRIBUTED_REDIS_PREFIX = "newscrawl"
+# Requests at once to one host from all workers together (0: CONCURRENT_REQUESTS_PER_DOMAIN).
+DISTRIBUTED_HOST_CONCURRENCY = 0
+# A worker's heartbeat; one silent for DISTRIBUTED_WORKER_TTL seconds is taken as dead.
+DISTRIBUTED_HEARTBEAT_SECONDS = 2
+DISTRIBUTED_WORKER_TTL = 10
+DISTRIBUTED_POLL_SECONDS = 0.5
+
 # --- Logging -----------------------------------------------------------------
 # The crawl commands show a short console (start line, progress, one line per warning or
 # error, the summary; everything at -L DEBUG); LOG_FILE / --logfile gets every record in
