@@ -235,9 +235,9 @@ def test_a_worker_killed_mid_crawl_loses_no_article_after_the_next_enqueue(clust
 
 def test_a_lost_redis_stops_the_worker_cleanly_with_one_clear_line(postgresql_url: str, tmp_path: Path) -> None:
     server = RedisServer().start()
+    running = Cluster(postgresql_url, server.url, tmp_path)
     try:
         with SlowMirror(SITES / "japantoday" / "mirror", delay=0.3) as mirror:
-            running = Cluster(postgresql_url, server.url, tmp_path)
             worker = running.start_worker()
             running.enqueue("japantoday", "-a", f"start_url={mirror.url('/category/politics')}")
             deadline = time.monotonic() + 60
@@ -248,9 +248,10 @@ def test_a_lost_redis_stops_the_worker_cleanly_with_one_clear_line(postgresql_ur
             code = worker.wait(60)
     finally:
         server.stop()
+        running.stop()
     log = (tmp_path / "worker0.log").read_text()
     assert code == 3, log[-3000:]
-    assert "lost the connection to Redis at redis://127.0.0.1:" in log, log[-3000:]
+    assert log.count("lost the connection to Redis at redis://127.0.0.1:") == 1, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
     engine = open_database(postgresql_url)
     with Session(engine) as session:

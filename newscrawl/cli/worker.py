@@ -69,7 +69,7 @@ def cmd_enqueue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from sqlalchemy.orm import Session
 
     from newscrawl.db.resume import begin_walk
-    from newscrawl.distributed.jobs import Job, Keys, claim_spider, create_job, new_job_id, walk_record
+    from newscrawl.distributed.jobs import Job, Keys, claim_crawl, create_job, new_job_id, walk_record
     from newscrawl.registry import spider_class
 
     out = out or sys.stdout
@@ -85,9 +85,10 @@ def cmd_enqueue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         for name in names:
             job_id = new_job_id(name)
-            running = claim_spider(client, keys, name, job_id)
+            running = claim_crawl(client, keys, name, arguments[name], job_id)
             if running is not None:
-                print(f"{name}: job {running} is still queued or running; not enqueued again", file=out)
+                print(f"{name}: job {running} (same arguments) is still queued or running; not enqueued again",
+                      file=out)
                 continue
             checked = spider_class(name).check_arguments(**arguments[name])
             walk = None

@@ -70,5 +70,5 @@ class JobCoordinator:
                 logger.info("%s: job %s done%s", spider.name, self.job_id,
                             " (a worker was lost: the next enqueue walks the listing again)" if record["lost"] else "")
         except REDIS_ERRORS as exc:
-            logger.error("%s: could not leave job %s in Redis (%s): it ends 'lost' once this worker's "
+            logger.warning("%s: could not leave job %s in Redis (%s): it ends 'lost' once this worker's "
                          "heartbeat expires", spider.name, self.job_id, exc)

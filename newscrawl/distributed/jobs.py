@@ -10,6 +10,7 @@ marked ``lost``, so its listing walk stays unfinished and the next enqueue walks
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -33,6 +34,17 @@ logger = logging.getLogger(__name__)
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 #: Finished jobs kept for ``newscrawl status``.
 DONE_KEPT = 50
+
+
+_reported: set[str] = set()
+
+
+def report_lost(url: str, exc: Exception) -> None:
+    """Logs the loss of the Redis at ``url`` once per process, however many components notice it."""
+    if url not in _reported:
+        _reported.add(url)
+        logger.error("lost the connection to Redis at %s (%s): the worker stops its crawls", safe_redis_url(url),
+                     exc)
 
 
 def connect(url: str) -> redis.Redis:
@@ -77,8 +89,11 @@ class Keys:
     def seeded(self, job_id: str) -> str:
         return f"{self.job(job_id)}:seeded"
 
-    def spider(self, name: str) -> str:
-        return f"{self.prefix}:spider:{name}"
+    def crawl(self, spider: str, args: dict[str, str]) -> str:
+        """The claim of a crawl: one job at a time per spider and arguments (a spider may crawl
+        several start URLs side by side, each as its own job)."""
+        digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.prefix}:crawl:{spider}:{digest}"
 
     def worker(self, worker_id: str) -> str:
         return f"{self.worker_prefix}{worker_id}"
@@ -121,14 +136,16 @@ def new_job_id(spider: str) -> str:
     return f"{spider}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def claim_spider(client: redis.Redis, keys: Keys, spider: str, job_id: str) -> str | None:
-    """Make ``job_id`` the spider's job; the id of the spider's unfinished job instead, if it has one."""
-    if client.set(keys.spider(spider), job_id, nx=True):
+def claim_crawl(client: redis.Redis, keys: Keys, spider: str, args: dict[str, str], job_id: str) -> str | None:
+    """Make ``job_id`` the job of this crawl (spider and arguments); the id of its unfinished job
+    instead, if it has one."""
+    claim = keys.crawl(spider, args)
+    if client.set(claim, job_id, nx=True):
         return None
-    current = client.get(keys.spider(spider))
+    current = client.get(claim)
     if current and not client.sismember(keys.jobs, current) and not client.exists(keys.job(current)):
         # A leftover pointer (its job was cleaned up by hand): take it over.
-        client.set(keys.spider(spider), job_id)
+        client.set(claim, job_id)
         return None
     return current
 
@@ -254,10 +271,10 @@ def finalize(client: redis.Redis, keys: Keys, job_id: str, engine: Engine | None
         pipe.delete(*_job_keys(keys, job_id), keys.dupefilter(job_id))
         pipe.srem(keys.jobs, job_id)
         pipe.execute()
-    if data.get("spider"):
+    if job is not None:
         # Only when it still points at this job (compare-and-delete).
         client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                    1, keys.spider(data["spider"]), job_id)
+                    1, keys.crawl(job.spider, job.args), job_id)
     if lost:
         logger.warning("job %s (%s) ended with worker %s lost: the next enqueue walks its listing again",
                        job_id, data.get("spider"), lost)

@@ -9,10 +9,10 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, connect
+from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, connect, report_lost
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,13 @@ class HostGateMiddleware:
         token = secrets.token_hex(8)
         waited = 0.0
         while True:
-            # A lost Redis raises here: the request is never sent ungated, and the worker stops.
-            wait_ms = self.acquire(keys=[self.keys.host_slots(host), self.keys.host_next(host)],
-                                   args=[token, self.limit, self.lease_ms, self._delay_ms(host)])
+            try:
+                wait_ms = self.acquire(keys=[self.keys.host_slots(host), self.keys.host_next(host)],
+                                       args=[token, self.limit, self.lease_ms, self._delay_ms(host)])
+            except REDIS_ERRORS as exc:
+                # Never sent ungated; the worker stops (the job ends 'lost', so it is walked again).
+                report_lost(self.crawler.settings.get("DISTRIBUTED_REDIS_URL", ""), exc)
+                raise IgnoreRequest("Redis lost: request not sent") from None
             if not wait_ms:
                 break
             pause = min(int(wait_ms), 250) / 1000

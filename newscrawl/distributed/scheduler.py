@@ -13,7 +13,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from newscrawl.distributed import serializer
-from newscrawl.distributed.jobs import POP, REDIS_ERRORS, Keys, connect, safe_redis_url
+from newscrawl.distributed.jobs import POP, REDIS_ERRORS, Keys, connect, report_lost
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ class JobScheduler(Scheduler):
         self.worker_id = worker_id
         self.crawler = crawler
         self.stats = crawler.stats
-        self.redis_lost = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobScheduler:
@@ -72,10 +71,7 @@ class JobScheduler(Scheduler):
         pass  # the queue belongs to the job, not to this worker
 
     def _lost(self, exc: Exception) -> None:
-        if not self.redis_lost:
-            self.redis_lost = True
-            url = safe_redis_url(self.crawler.settings.get("DISTRIBUTED_REDIS_URL", ""))
-            logger.error("lost the connection to Redis at %s (%s): the worker stops", url, exc)
+        report_lost(self.crawler.settings.get("DISTRIBUTED_REDIS_URL", ""), exc)
         self.stats.set_value("distributed/redis_lost", 1)
 
     def enqueue_request(self, request: Request) -> bool:

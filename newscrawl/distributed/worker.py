@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import time
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from newscrawl.distributed.jobs import (
     leave,
     load_job,
     needs_work,
+    report_lost,
     unregister,
 )
 from newscrawl.registry import spider_class
@@ -116,10 +118,7 @@ class Worker:
                     self._look_for_jobs()
                 await asyncio.sleep(self.poll_seconds)
         except REDIS_ERRORS as exc:
-            from newscrawl.distributed.jobs import safe_redis_url
-
-            url = safe_redis_url(self.process.settings.get("DISTRIBUTED_REDIS_URL", ""))
-            logger.error("lost the connection to Redis at %s (%s): stopping the crawls", url, exc)
+            report_lost(self.process.settings.get("DISTRIBUTED_REDIS_URL", ""), exc)
             self.exit_code = 3
         await self._stop_crawls()
         if self.exit_code == 0:
@@ -130,7 +129,14 @@ class Worker:
         return self.exit_code
 
     def _look_for_jobs(self) -> None:
-        for job_id in sorted(self.server.smembers(self.keys.jobs)):
+        job_ids = sorted(self.server.smembers(self.keys.jobs))
+        with self.server.pipeline() as pipe:
+            for job_id in job_ids:
+                pipe.hlen(self.keys.busy(job_id))
+            members = dict(zip(job_ids, pipe.execute()))
+        # Fewest workers first: workers spread over the jobs (hosts), whose per-host limit would
+        # make a second worker on one job wait while another job has none.
+        for job_id in sorted(job_ids, key=lambda j: (members[j], random.random())):
             if job_id in self.crawls or len(self.crawls) >= self.max_jobs:
                 continue
             if needs_work(self.server, self.keys, job_id):
