@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,6 +23,7 @@ from tests.conftest import MIRROR_SETTINGS, SITES
 from tests.support.commands import environment
 from tests.support.mirror import Mirror, Reply
 from tests.support.redis import RedisServer
+from tests.test_lock import GatedMirror
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -260,21 +260,6 @@ def test_a_lost_redis_stops_the_worker_cleanly_with_one_clear_line(postgresql_ur
     engine.dispose()
     assert all(r.title and r.body and r.content_hash for r in rows)  # whole rows only
     assert runs and all(r.status != "running" for r in runs), [(r.status, r.finish_reason) for r in runs]
-
-
-class GatedMirror(Mirror):
-    """The Japan Today mirror whose listing waits for ``gate``: a crawl held mid-way."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.gate = threading.Event()
-        self.listing_asked = threading.Event()
-
-    def reply(self, raw_path: str) -> Reply:
-        if raw_path == "/category/politics":
-            self.listing_asked.set()
-            self.gate.wait(45)
-        return super().reply(raw_path)
 
 
 def test_two_crawls_of_one_spider_on_one_postgresql_database_with_different_lock_files_one_exits_4(

@@ -7,10 +7,10 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import DontCloseSpider
 from sqlalchemy import Engine
 
-from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, connect, finalize, leave, settled
+from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, crawl_context, finalize, leave, settled
 from newscrawl.exceptions import DatabaseUnavailable
 from newscrawl.extensions.database import crawl_database
 
@@ -37,13 +37,8 @@ class JobCoordinator:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobCoordinator:
-        settings = crawler.settings
-        job = getattr(crawler.spidercls, "newscrawl_job", None)
-        url = settings.get("DISTRIBUTED_REDIS_URL")
-        if job is None or not url:
-            raise NotConfigured("JobCoordinator runs in `newscrawl worker` crawls only")
-        ext = cls(crawler, connect(url), Keys(settings.get("DISTRIBUTED_REDIS_PREFIX", "newscrawl")), job.id,
-                  settings.get("DISTRIBUTED_WORKER_ID", ""))
+        context = crawl_context(crawler, cls.__name__)
+        ext = cls(crawler, context.server, context.keys, context.job.id, context.worker_id)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

@@ -21,6 +21,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import redis
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -122,6 +124,27 @@ class Job:
         values = dict(self.walk)
         values["since"] = date.fromisoformat(values["since"]) if values.get("since") else None
         return Walk(**values)
+
+
+@dataclass(frozen=True)
+class CrawlContext:
+    """What a component of a worker's crawl needs: its job, a Redis client, the keys, the worker."""
+
+    job: Job
+    server: redis.Redis
+    keys: Keys
+    worker_id: str
+
+
+def crawl_context(crawler: Crawler, component: str) -> CrawlContext:
+    """The context of a ``newscrawl worker`` crawl; ``NotConfigured`` in any other crawl."""
+    settings = crawler.settings
+    job = getattr(crawler.spidercls, "newscrawl_job", None)
+    url = settings.get("DISTRIBUTED_REDIS_URL")
+    if job is None or not url:
+        raise NotConfigured(f"{component} runs in the crawls of `newscrawl worker` only")
+    return CrawlContext(job, connect(url), Keys(settings.get("DISTRIBUTED_REDIS_PREFIX", "newscrawl")),
+                        settings.get("DISTRIBUTED_WORKER_ID", ""))
 
 
 def walk_record(walk: Walk | None) -> dict[str, Any] | None:

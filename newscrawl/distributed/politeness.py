@@ -9,10 +9,10 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, connect, report_lost
+from newscrawl.distributed.jobs import REDIS_ERRORS, Keys, crawl_context, report_lost
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +63,10 @@ class HostGateMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostGateMiddleware:
         settings = crawler.settings
-        url = settings.get("DISTRIBUTED_REDIS_URL")
-        if not url or getattr(crawler.spidercls, "newscrawl_job", None) is None:
-            raise NotConfigured("HostGateMiddleware gates the crawls of `newscrawl worker` only")
+        context = crawl_context(crawler, cls.__name__)
         limit = settings.getint("DISTRIBUTED_HOST_CONCURRENCY") or settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
-        return cls(crawler, connect(url), Keys(settings.get("DISTRIBUTED_REDIS_PREFIX", "newscrawl")),
-                   max(1, limit), settings.getfloat("DOWNLOAD_TIMEOUT") + 30, settings.getfloat("DOWNLOAD_DELAY"))
+        return cls(crawler, context.server, context.keys, max(1, limit), settings.getfloat("DOWNLOAD_TIMEOUT") + 30,
+                   settings.getfloat("DOWNLOAD_DELAY"))
 
     def _delay_ms(self, host: str) -> int:
         slot = self.crawler.engine.downloader.slots.get(host)

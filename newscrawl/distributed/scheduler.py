@@ -7,13 +7,12 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from newscrawl.distributed import serializer
-from newscrawl.distributed.jobs import POP, REDIS_ERRORS, Keys, connect, report_lost
+from newscrawl.distributed.jobs import POP, REDIS_ERRORS, Keys, crawl_context, report_lost
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +53,8 @@ class JobScheduler(Scheduler):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobScheduler:
-        settings = crawler.settings
-        job = getattr(crawler.spidercls, "newscrawl_job", None)
-        url = settings.get("DISTRIBUTED_REDIS_URL")
-        if job is None or not url:
-            raise NotConfigured("JobScheduler runs the crawls of `newscrawl worker` only")
-        keys = Keys(settings.get("DISTRIBUTED_REDIS_PREFIX", "newscrawl"))
-        return cls(connect(url), keys, job.id, settings.get("DISTRIBUTED_WORKER_ID", ""), crawler)
+        context = crawl_context(crawler, cls.__name__)
+        return cls(context.server, context.keys, context.job.id, context.worker_id, crawler)
 
     def open(self, spider: Any) -> None:
         self.spider = spider
