@@ -201,3 +201,39 @@ def test_enqueue_then_status_shows_the_queue_and_a_second_enqueue_skips_it(
     state = snapshot(client, KEYS)
     walks = [json.loads(client.hget(KEYS.job(j["job"]), "walk")) for j in state["jobs"]]
     assert all(w["max_pages"] == 3 and not w["resuming"] for w in walks)  # each began its listing walk
+
+
+def test_the_job_scheduler_shares_one_queue_counts_duplicates_and_warns_nothing(
+    client: redis.Redis, redis_url: str
+) -> None:
+    # pytest turns warnings into errors: scrapy-redis' own scheduler would fail here (deprecated
+    # stats calls on every queue operation).
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed.scheduler import JobScheduler
+
+    job = new_job(client)
+    spider_class = type("JobSpider", (Spider,), {"name": "japantoday", "newscrawl_job": job})
+    settings = {"DISTRIBUTED_REDIS_URL": redis_url, "DISTRIBUTED_WORKER_ID": "w1"}
+    schedulers = []
+    for _ in range(2):  # two workers of one job
+        crawler = get_crawler(spider_class, settings)
+        scheduler = JobScheduler.from_crawler(crawler)
+        scheduler.open(spider_class())
+        schedulers.append((crawler, scheduler))
+    (first_crawler, first), (second_crawler, second) = schedulers
+    assert first.enqueue_request(Request("http://example.com/a", priority=-1))
+    assert first.enqueue_request(Request("http://example.com/b"))
+    assert not second.enqueue_request(Request("http://example.com/a"))  # seen in this job
+    assert second.enqueue_request(Request("http://example.com/a", dont_filter=True))
+    assert second_crawler.stats.get_value("dupefilter/filtered") == 1
+    assert first_crawler.stats.get_value("scheduler/enqueued/redis") == 2
+    assert second.has_pending_requests()
+    popped = [second.next_request(), second.next_request(), first.next_request()]
+    # Higher priority first (a listing's -1 comes after the articles), whichever worker asks.
+    assert sorted(r.url for r in popped[:2]) == ["http://example.com/a", "http://example.com/b"]
+    assert (popped[2].url, popped[2].priority) == ("http://example.com/a", -1)
+    assert first.next_request() is None and not first.has_pending_requests()
+    assert client.hget(KEYS.busy("j1"), "w1") == "1"  # popping marked the worker busy
+    assert all(not raw.startswith(b"\x80") for raw in redis.Redis.from_url(redis_url).zrange(KEYS.queue("j1"), 0, -1))
