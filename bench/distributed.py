@@ -10,7 +10,8 @@ database, an emptied Redis, ``newscrawl enqueue`` of every host's job, then the 
 (``newscrawl worker``, polite settings but no delay: ``CONCURRENT_REQUESTS_PER_DOMAIN=2``,
 AutoThrottle off) are started and timed until every job is finalized.
 
-CPU s = user+sys of the worker processes (from /proc, before they stop). Load average is
+CPU s = user+sys of the worker processes and their children (each crawl parses pages in a
+child process), sampled from /proc until the jobs are done. Load average is
 printed beside every row (the machine is shared).
 
     .venv/bin/python bench/distributed.py --articles 20000 --workers 1 2 4
@@ -93,9 +94,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_seconds(root: int) -> float:
+    """User+sys of ``root`` and every process below it (a crawl parses pages in a child process):
+    the live ones' own time, plus what their exited, reaped children left in cutime/cstime."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        fields = _stat(int(entry)) if entry.isdigit() else None
+        if fields:
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        fields = _stat(pid)
+        if fields:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        stack.extend(parents.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> str:
@@ -140,9 +161,7 @@ def run(workers: int, hosts: list[str], port: int, per_host: int, pg_server: str
     cpu = {p.pid: 0.0 for p in procs}
     while client.scard("newscrawl:jobs"):
         for p in procs:
-            if p.poll() is None:
-                cpu[p.pid] = cpu_seconds(p.pid)
-            else:
+            if p.poll() is not None:
                 raise SystemExit(f"worker {p.pid} exited {p.returncode}; see {workdir}")
         time.sleep(0.25)
     elapsed = time.monotonic() - started
