@@ -281,7 +281,7 @@ def test_two_crawls_of_one_spider_on_one_postgresql_database_with_different_lock
     assert first.returncode == 0, err[-3000:]
     assert second.returncode == 4, second.stderr
     lines = second.stderr.strip().splitlines()
-    assert len(lines) == 1 and "another crawl of japantoday is running (advisory lock" in lines[0], lines
+    assert len(lines) == 1 and "another crawl is running (advisory lock of japantoday in" in lines[0], lines
     assert f"pid {first.pid}" in lines[0]
 
 

@@ -161,7 +161,7 @@ def test_the_crawl_lock_on_postgresql_is_per_spider(postgresql_url: str) -> None
         with pytest.raises(CommandError) as raised:
             with advisory_lock(postgresql_url, ["foxnews", "japantoday"]):
                 pass
-        assert raised.value.code == 4 and "another crawl of japantoday is running" in str(raised.value)
+        assert raised.value.code == 4 and "another crawl is running (advisory lock of japantoday in" in str(raised.value)
         with advisory_lock(postgresql_url, ["foxnews"]):  # another spider runs side by side
             pass
     with advisory_lock(postgresql_url, ["foxnews", "japantoday"]):  # all released

@@ -157,7 +157,7 @@ def advisory_lock(database_url: str, spiders: Sequence[str] = ()) -> Iterator[No
     try:
         if holder is not None:
             of = f" of {printable(holder[0])}" if holder[0] else ""
-            raise CommandError(f"another crawl{of} is running (advisory lock in {safe_url(database_url)} held "
+            raise CommandError(f"another crawl is running (advisory lock{of} in {safe_url(database_url)} held "
                                f"by {holder[1]}); exiting", EXIT_LOCKED)
         yield
     finally:
