@@ -115,6 +115,9 @@ def test_a_dead_member_marks_the_job_lost_and_the_last_one_to_leave_finalizes_it
     assert not client.exists(KEYS.job("j1"), KEYS.queue("j1"), KEYS.dupefilter("j1"), KEYS.busy("j1"))
     assert client.smembers(KEYS.jobs) == set()
     assert json.loads(client.lindex(KEYS.done, 0))["job"] == "j1"
+    assert not join(client, KEYS, "j1", "late")  # a worker arriving now does not open a crawl of it
+    assert settled(client, KEYS, "j1", "late")
+    assert not client.exists(KEYS.busy("j1"))
     new_job(client, "j2")  # the crawl may be enqueued again
 
 

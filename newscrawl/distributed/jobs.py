@@ -208,6 +208,7 @@ end
 #: KEYS job, queue, busy, seeded; ARGV worker key prefix, worker id. 1 when the job has no work
 #: left anywhere (seeded, queue empty, every live member idle).
 SETTLED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
 redis.call('HSET', KEYS[3], ARGV[2], '0')
 """ + _PRUNE + """
 if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('ZCARD', KEYS[2]) == 0 and working == 0 then
@@ -259,9 +260,19 @@ def leave(client: redis.Redis, keys: Keys, job_id: str, worker_id: str, clean: b
                             "1" if clean else "0"))
 
 
-def join(client: redis.Redis, keys: Keys, job_id: str, worker_id: str) -> None:
-    """``worker_id`` works on the job from now on (busy until its first idle moment)."""
-    client.hset(keys.busy(job_id), worker_id, "1")
+#: KEYS job, busy; ARGV worker id. Joins only a job that exists and is not being finalized, so a
+#: job is never finalized under a worker that is opening a crawl of it.
+JOIN = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'finalizing') == 1 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], '1')
+return 1
+"""
+
+
+def join(client: redis.Redis, keys: Keys, job_id: str, worker_id: str) -> bool:
+    """``worker_id`` works on the job from now on (busy until its first idle moment); False when
+    the job has ended meanwhile."""
+    return bool(client.eval(JOIN, 2, keys.job(job_id), keys.busy(job_id), worker_id))
 
 
 def needs_work(client: redis.Redis, keys: Keys, job_id: str) -> bool:

@@ -149,7 +149,8 @@ class Worker:
         job = load_job(self.server, self.keys, job_id)
         if job is None:
             return
-        join(self.server, self.keys, job_id, self.worker_id)  # a member before it takes anything
+        if not join(self.server, self.keys, job_id, self.worker_id):  # a member before it takes anything
+            return
         crawler = self.process.create_crawler(job_spider(job, self.server, self.keys, self.worker_id))
         logger.info("worker %s: joining job %s (%s)", self.worker_id, job_id, job.spider)
         task = self.process.crawl(crawler, **job.args)
