@@ -1,0 +1,242 @@
+"""Story clustering in the database: the LSH band index, verified links, and story membership.
+
+An article written or revised by the store is placed in a story inside the same
+transaction (:func:`cluster_urls`, called by :func:`newscrawl.db.store.save_articles`):
+its MinHash band keys (:mod:`newscrawl.neardup`) find the stored articles that share a
+band and were published within :data:`WINDOW` of it (one indexed lookup), the best
+:data:`MAX_CANDIDATES` of those are verified by exact containment of their shingles, and
+the article joins the story of its copies (merging stories it bridges) or starts one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from newscrawl import neardup
+from newscrawl.credits import WIRE_AGENCIES
+from newscrawl.db.models import ArticleRow, Story, StoryBand, StoryMember
+
+#: Copies are looked for among articles published this long before or after an article:
+#: wire copy is carried within days; a story republished months later is a new story.
+WINDOW = timedelta(days=14)
+#: At most this many candidates (those sharing the most bands) are verified per article,
+#: so an article like many others (a recurring notice) costs a bounded number of reads.
+MAX_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class _Article:
+    id: int
+    published_at: datetime
+    shingles: frozenset[int]
+    keys: tuple[int, ...]
+
+
+def _articles(session: Session, ids: Iterable[int]) -> list[_Article]:
+    """The articles with these ids, shingled, oldest first."""
+    rows = session.execute(
+        select(ArticleRow.id, ArticleRow.published_at, ArticleRow.body)
+        .where(ArticleRow.id.in_(list(ids)))
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+    )
+    out = []
+    for row in rows:
+        shingles = neardup.shingles(row.body)
+        keys = tuple(neardup.band_keys(neardup.signature(shingles))) if shingles else ()
+        out.append(_Article(row.id, row.published_at, shingles, keys))
+    return out
+
+
+def cluster_urls(session: Session, urls: Sequence[str]) -> None:
+    """(Re)cluster the articles stored under ``urls``, in the caller's transaction."""
+    if not urls:
+        return
+    session.flush()
+    ids = session.scalars(select(ArticleRow.id).where(ArticleRow.url.in_(list(dict.fromkeys(urls)))))
+    for article in _articles(session, ids):
+        cluster(session, article)
+
+
+def cluster(session: Session, article: _Article) -> int:
+    """Index ``article``'s band keys and place it in a story; the story's id.
+
+    A revised article first leaves its story; when its text changed, the rest of that
+    story is placed again without it, so an article is never kept in a story by a
+    link that no longer holds.
+    """
+    stored = set(session.scalars(select(StoryBand.key).where(StoryBand.article_id == article.id)))
+    story = session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == article.id))
+    if story is not None and stored == set(article.keys):
+        _refresh(session, story)  # same shingles (a new headline, say): same story
+        return story
+    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
+    if story is not None:
+        _leave(session, article.id, story)
+    placed = _place(session, article)
+    if article.keys:
+        session.execute(insert(StoryBand), [{"key": k, "article_id": article.id} for k in set(article.keys)])
+    return placed
+
+
+def _leave(session: Session, article_id: int, story: int) -> None:
+    """Take ``article_id`` out of ``story`` and place the other members again without it."""
+    others = list(
+        session.scalars(
+            select(StoryMember.article_id).where(
+                StoryMember.story_id == story, StoryMember.article_id != article_id
+            )
+        )
+    )
+    session.execute(delete(StoryMember).where(StoryMember.story_id == story))
+    reuse: int | None = story
+    for member in _articles(session, others):
+        placed = _place(session, member, reuse=reuse)
+        if placed == reuse:
+            reuse = None
+    if reuse is not None:  # every member found another story, or there was none
+        session.execute(delete(Story).where(Story.id == story))
+
+
+def _candidates(session: Session, article: _Article) -> list[tuple[int, int, str]]:
+    """(article id, story id, body) of clustered articles sharing a band within the window."""
+    if len(article.shingles) < neardup.MIN_SHINGLES:
+        return []
+    shared = (
+        select(StoryBand.article_id, func.count().label("bands"))
+        .join(ArticleRow, ArticleRow.id == StoryBand.article_id)
+        .where(
+            StoryBand.key.in_(article.keys),
+            StoryBand.article_id != article.id,
+            ArticleRow.published_at >= article.published_at - WINDOW,
+            ArticleRow.published_at <= article.published_at + WINDOW,
+        )
+        .group_by(StoryBand.article_id)
+        .order_by(func.count().desc(), StoryBand.article_id)
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ArticleRow.id, StoryMember.story_id, ArticleRow.body)
+        .join(shared, shared.c.article_id == ArticleRow.id)
+        .join(StoryMember, StoryMember.article_id == ArticleRow.id)
+    )
+    return [(row.id, row.story_id, row.body) for row in rows]
+
+
+def _place(session: Session, article: _Article, reuse: int | None = None) -> int:
+    """Put ``article`` (not a member of any story) in the story of its verified copies."""
+    matches = []
+    for other_id, story, body in _candidates(session, article):
+        other = neardup.shingles(body)
+        if neardup.is_copy(article.shingles, other):
+            matches.append((neardup.overlap(article.shingles, other), other_id, story))
+    now = datetime.now(timezone.utc)
+    if not matches:
+        if reuse is None:
+            reuse = session.scalar(
+                insert(Story)
+                .values(published_at=article.published_at, origin_id=article.id, updated_at=now)
+                .returning(Story.id)
+            )
+        session.execute(insert(StoryMember).values(article_id=article.id, story_id=reuse))
+        _refresh(session, reuse)
+        return reuse
+    # Locked in id order: two writers merging the same stories wait for each other.
+    wanted = sorted({story for _, _, story in matches})
+    live = list(
+        session.scalars(select(Story.id).where(Story.id.in_(wanted)).order_by(Story.id).with_for_update())
+    )
+    target = live[0] if live else wanted[0]
+    if len(live) > 1:  # the article bridges stories: they are one
+        session.execute(
+            update(StoryMember).where(StoryMember.story_id.in_(live[1:])).values(story_id=target)
+        )
+        session.execute(delete(Story).where(Story.id.in_(live[1:])))
+    best, linked, _ = max(matches, key=lambda m: (m[0].containment, m[0].shared, -m[1]))
+    session.execute(
+        insert(StoryMember).values(
+            article_id=article.id,
+            story_id=target,
+            linked_to=linked,
+            contained=round(best.contained, 4),
+            covers=round(best.covers, 4),
+        )
+    )
+    _refresh(session, target)
+    return target
+
+
+def attribute(credits: Sequence[str | None]) -> str | None:
+    """The wire credit of a story from its members' credits, earliest member first.
+
+    The news agency most members credit (the earliest on a tie): a copy printed
+    uncredited or under the site's own name is still that agency's story. Without
+    an agency, the earliest member's credit.
+    """
+    agencies = Counter(c for c in credits if c in WIRE_AGENCIES)
+    if agencies:
+        top = max(agencies.values())
+        return next(c for c in credits if c in agencies and agencies[c] == top)
+    return next((c for c in credits if c), None)
+
+
+def _refresh(session: Session, story: int) -> None:
+    """Recompute the story's origin (earliest member), credit and dateline."""
+    members = session.execute(
+        select(ArticleRow.id, ArticleRow.published_at, ArticleRow.credit, ArticleRow.dateline)
+        .join(StoryMember, StoryMember.article_id == ArticleRow.id)
+        .where(StoryMember.story_id == story)
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+    ).all()
+    if not members:
+        return
+    session.execute(
+        update(Story)
+        .where(Story.id == story)
+        .values(
+            origin_id=members[0].id,
+            published_at=members[0].published_at,
+            credit=attribute([m.credit for m in members]),
+            dateline=next((m.dateline for m in members if m.dateline), None),
+            updated_at=datetime.now(timezone.utc),
+        )
+    )
+
+
+def rebuild(engine: Engine, batch: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
+    """Drop every story and band key and cluster the whole archive again, oldest first.
+
+    Each ``batch`` of articles is one transaction; returns the number of articles.
+    """
+    with Session(engine) as session, session.begin():
+        session.execute(delete(StoryMember))
+        session.execute(delete(StoryBand))
+        session.execute(delete(Story))
+        total = session.scalar(select(func.count()).select_from(ArticleRow)) or 0
+    done = 0
+    after: tuple[datetime, int] | None = None
+    while True:
+        with Session(engine) as session, session.begin():
+            query = select(ArticleRow.id, ArticleRow.published_at).order_by(
+                ArticleRow.published_at, ArticleRow.id
+            )
+            if after is not None:
+                query = query.where(
+                    (ArticleRow.published_at > after[0])
+                    | ((ArticleRow.published_at == after[0]) & (ArticleRow.id > after[1]))
+                )
+            rows = session.execute(query.limit(batch)).all()
+            if not rows:
+                return done
+            for article in _articles(session, [r.id for r in rows]):
+                cluster(session, article)
+            after = (rows[-1].published_at, rows[-1].id)
+            done += len(rows)
+        if progress is not None:
+            progress(done, total)
