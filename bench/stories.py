@@ -39,6 +39,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from itertools import combinations
 from pathlib import Path
 
@@ -376,6 +377,9 @@ def print_quality(m: Measured, d: dict, size: int, threshold: float, n_distinct:
           f"containment of any pair {max_all:.3f}")
     print(f"same-topic pairs (the {n_topics} sharing the most content words): "
           f"{len(d['topic_links'])} linked; largest containment {max_topic:.3f}")
+    closest = sorted(((v, a, b) for a, b, v, _, t in m.pairs if t), reverse=True)[:5]
+    for value, a, b in closest:
+        print(f"   closest same-topic pair: containment {value:.3f}: {TITLES.get(a, a)[:60]!r} / {TITLES.get(b, b)[:60]!r}")
     print(f"variants linked to another story than their original: {len(d['strays'])}")
     print(f"precision (true links / links made): {d['precision']:.4f}; recall {d['found'] / d['total']:.4f}")
     for pair in d["false_pairs"][:10]:
@@ -384,10 +388,14 @@ def print_quality(m: Measured, d: dict, size: int, threshold: float, n_distinct:
         print(f"   missed ({kind}, {len(keys)}): {', '.join(keys[:4])}{' …' if len(keys) > 4 else ''}")
 
 
+TITLES: dict[str, str] = {}
+
+
 def run_quality(args: argparse.Namespace) -> None:
     texts = test_texts()
     naeb = naeb_texts(Path(args.naeb)) if args.naeb else []
     distinct = naeb + texts
+    TITLES.update({t.key: t.title or t.key for t in distinct})
     print(f"{len(texts)} real texts from tests/, {len(naeb)} NAEB texts")
     texts = texts + naeb
     topics_idx = topic_pairs(distinct, args.topics)
@@ -414,6 +422,175 @@ def run_quality(args: argparse.Namespace) -> None:
     print_quality(m, d, neardup.SHINGLE_WORDS, neardup.MIN_CONTAINMENT, len(distinct), len(topics))
 
 
+# --- Cost ------------------------------------------------------------------------
+
+
+def band_matrix(url: str) -> tuple[list[int], np.ndarray]:
+    """Article ids and their band keys (one row of BANDS keys per article)."""
+    from sqlalchemy import select
+
+    from newscrawl.db import ArticleRow, open_database
+
+    engine = open_database(url)
+    ids, keys = [], []
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=2000).execute(select(ArticleRow.id, ArticleRow.body).order_by(ArticleRow.id)):
+            ids.append(row.id)
+            keys.append(neardup.band_keys(neardup.signature(neardup.shingles(row.body))))
+    engine.dispose()
+    return ids, np.array(keys, dtype=np.int64)
+
+
+def index_archive(url: str, ids: list[int], keys: np.ndarray, batch: int = 5000) -> float:
+    """Write every article's story (one each: the synthetic texts are distinct) and band keys."""
+    from sqlalchemy import insert, select, text
+
+    from newscrawl.db import ArticleRow, open_database
+    from newscrawl.db.models import Story, StoryBand, StoryMember
+
+    engine = open_database(url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        published = dict(conn.execute(select(ArticleRow.id, ArticleRow.published_at)).all())
+        now = datetime.now(timezone.utc)
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            conn.execute(insert(Story), [{"id": i, "origin_id": i, "published_at": published[i], "updated_at": now} for i in chunk])
+            conn.execute(insert(StoryMember), [{"article_id": i, "story_id": i} for i in chunk])
+            rows = [{"key": int(k), "article_id": i} for i, row in zip(chunk, keys[start : start + batch]) for k in set(row.tolist())]
+            conn.execute(insert(StoryBand), rows)
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('stories', 'id'), (SELECT max(id) FROM stories))"))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def probes(url: str, count: int, seed: int) -> list[dict]:
+    """``count`` new articles: half trimmed copies of stored ones (an hour later), half new texts."""
+    from sqlalchemy import func, select
+
+    from bench_query import synthetic_articles
+    from newscrawl.db import ArticleRow, open_database
+
+    engine = open_database(url)
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        top = conn.scalar(select(func.max(ArticleRow.id)))
+        picks = rng.sample(range(1, top + 1), count // 2)
+        stored = conn.execute(select(ArticleRow).where(ArticleRow.id.in_(picks))).mappings().all()
+    engine.dispose()
+    out = []
+    for row in stored:
+        copy = {k: v for k, v in row.items() if k != "id"}
+        paras = copy["body"].split("\n\n")
+        copy.update(url=copy["url"] + "/copy", source="bench-copy", body="\n\n".join(paras[: max(1, len(paras) * 2 // 3)]),
+                    published_at=copy["published_at"] + timedelta(hours=1), original=row["id"])
+        out.append(copy)
+    for row in synthetic_articles(count - len(out), seed + 1, (300, 800)):
+        row.update(url=row["url"] + "/new", original=None)
+        out.append(row)
+    rng.shuffle(out)
+    return out
+
+
+def time_clustering(url: str, articles: list[dict]) -> dict[str, list[float]]:
+    """Per article: the store hook's whole clustering (wall and CPU), and the band lookup alone."""
+    from sqlalchemy import insert, select
+    from sqlalchemy.orm import Session
+
+    from newscrawl.db import ArticleRow, open_database
+    from newscrawl.db.models import StoryMember
+    from newscrawl.db.stories import _articles, _candidates, cluster_urls
+
+    engine = open_database(url)
+    result: dict[str, list[float]] = defaultdict(list)
+    linked = 0
+    for values in articles:
+        row = {k: v for k, v in values.items() if k != "original"}
+        with Session(engine) as session, session.begin():
+            session.execute(insert(ArticleRow), [row])
+            [article] = _articles(session, ArticleRow.url == row["url"])
+            started = time.perf_counter()
+            _candidates(session, article)
+            result["lookup"].append((time.perf_counter() - started) * 1000)
+        with Session(engine) as session, session.begin():
+            wall, cpu = time.perf_counter(), time.process_time()
+            cluster_urls(session, [row["url"]])
+            result["cluster"].append((time.perf_counter() - wall) * 1000)
+            result["cluster_cpu"].append((time.process_time() - cpu) * 1000)
+            if values["original"] is not None:
+                mine = session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == article.id))
+                theirs = session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == values["original"]))
+                linked += mine == theirs
+    engine.dispose()
+    copies = sum(v["original"] is not None for v in articles)
+    print(f"#   copies linked to their original: {linked}/{copies}", flush=True)
+    return result
+
+
+def run_cost(args: argparse.Namespace) -> None:
+    import tempfile
+    import uuid
+    from contextlib import ExitStack
+
+    from bench_query import fill, percentile, postgres_database
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = args.backends.split(",")
+    results = []
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        pg_server = args.pg_url
+        if "postgresql" in backends and not pg_server:
+            from tests.support.postgres import throwaway_cluster
+
+            pg_server = stack.enter_context(throwaway_cluster())
+        for size in sizes:
+            cached: tuple[list[int], np.ndarray] | None = None
+            for backend in backends:
+                with ExitStack() as db:
+                    if backend == "sqlite":
+                        url = f"sqlite:///{workdir / f'stories-{size}.db'}"
+                    else:
+                        url = db.enter_context(postgres_database(pg_server, f"stories_bench_{size}_{uuid.uuid4().hex[:6]}"))
+                    seconds = fill(url, size, args.seed, (300, 800))
+                    if cached is None:
+                        cpu = time.process_time()
+                        cached = band_matrix(url)
+                        per = (time.process_time() - cpu) / size * 1000
+                        print(f"# shingles + MinHash + band keys: {per:.2f} ms CPU per article ({load()})", flush=True)
+                    seconds += index_archive(url, *cached)
+                    print(f"# {backend}: {size:,} articles and {size * neardup.BANDS:,} band keys written in {seconds:.0f} s ({load()})", flush=True)
+                    timings = time_clustering(url, probes(url, args.probes, args.seed))
+                    for op, values in timings.items():
+                        results.append((backend, size, op, percentile(values, 50), percentile(values, 95), statistics.mean(values)))
+                        print(f"# {backend} {size} {op}: p50 {results[-1][3]:.2f} ms, p95 {results[-1][4]:.2f} ms, "
+                              f"mean {results[-1][5]:.2f} ms ({load()})", flush=True)
+                    if backend == "sqlite":
+                        for stale in workdir.glob(f"stories-{size}.db*"):
+                            stale.unlink()
+    print()
+    print("| backend | articles | measure | p50 ms | p95 ms | mean ms |")
+    print("|---|---:|---|---:|---:|---:|")
+    for backend, size, op, p50, p95, mean in results:
+        print(f"| {backend} | {size:,} | {op} | {p50:.2f} | {p95:.2f} | {mean:.2f} |")
+    by = {(b, s, o): (p50, p95) for b, s, o, p50, p95, _ in results}
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        for backend in backends:
+            for op in ("lookup", "cluster", "cluster_cpu"):
+                a, b = by.get((backend, small, op)), by.get((backend, large, op))
+                if a and b:
+                    print(f"growth {small:,} -> {large:,} {backend} {op}: p50 x{b[0] / a[0]:.2f}, p95 x{b[1] / a[1]:.2f}")
+    print(load())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -426,7 +603,8 @@ def main() -> None:
     c.add_argument("--sizes", default="10000,100000")
     c.add_argument("--backends", default="sqlite,postgresql")
     c.add_argument("--pg-url")
-    c.add_argument("--probes", type=int, default=200)
+    c.add_argument("--probes", type=int, default=200, help="new articles clustered per archive")
+    c.add_argument("--seed", type=int, default=20261202)
     c.set_defaults(func=lambda a: run_cost(a))
     args = parser.parse_args()
     args.func(args)

@@ -101,7 +101,8 @@ def run_stories(args: argparse.Namespace) -> int:
 
 def run_cluster(args: argparse.Namespace) -> int:
     url = database_url(args)
-    with database_lock(url, args.lock_file), _database(args) as engine:
+    # The database first: a mistyped SQLite path is reported, no lock file left beside it.
+    with _database(args) as engine, database_lock(url, args.lock_file):
         def progress(done: int, total: int) -> None:
             print(f"newscrawl: clustered {done:,} of {total:,} articles", file=sys.stderr)
 

@@ -11,8 +11,9 @@ the article joins the story of its copies (merging stories it bridges) or starts
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -34,22 +35,29 @@ MAX_CANDIDATES = 50
 class _Article:
     id: int
     published_at: datetime
+    credit: str | None
+    dateline: str | None
+    story: int | None  # its story now (None: never clustered, or taken out of it)
     shingles: frozenset[int]
     keys: tuple[int, ...]
 
 
-def _articles(session: Session, ids: Iterable[int]) -> list[_Article]:
-    """The articles with these ids, shingled, oldest first."""
+def _articles(session: Session, where: Any) -> list[_Article]:
+    """The articles matching ``where``, shingled, oldest first."""
     rows = session.execute(
-        select(ArticleRow.id, ArticleRow.published_at, ArticleRow.body)
-        .where(ArticleRow.id.in_(list(ids)))
+        select(
+            ArticleRow.id, ArticleRow.published_at, ArticleRow.body, ArticleRow.credit,
+            ArticleRow.dateline, StoryMember.story_id,
+        )
+        .outerjoin(StoryMember, StoryMember.article_id == ArticleRow.id)
+        .where(where)
         .order_by(ArticleRow.published_at, ArticleRow.id)
     )
     out = []
     for row in rows:
         shingles = neardup.shingles(row.body)
-        keys = tuple(neardup.band_keys(neardup.signature(shingles))) if shingles else ()
-        out.append(_Article(row.id, row.published_at, shingles, keys))
+        keys = tuple(dict.fromkeys(neardup.band_keys(neardup.signature(shingles)))) if shingles else ()
+        out.append(_Article(row.id, row.published_at, row.credit, row.dateline, row.story_id, shingles, keys))
     return out
 
 
@@ -58,8 +66,7 @@ def cluster_urls(session: Session, urls: Sequence[str]) -> None:
     if not urls:
         return
     session.flush()
-    ids = session.scalars(select(ArticleRow.id).where(ArticleRow.url.in_(list(dict.fromkeys(urls)))))
-    for article in _articles(session, ids):
+    for article in _articles(session, ArticleRow.url.in_(list(dict.fromkeys(urls)))):
         cluster(session, article)
 
 
@@ -68,19 +75,18 @@ def cluster(session: Session, article: _Article) -> int:
 
     A revised article first leaves its story; when its text changed, the rest of that
     story is placed again without it, so an article is never kept in a story by a
-    link that no longer holds.
+    link that no longer holds. (An article outside any story has no band keys.)
     """
-    stored = set(session.scalars(select(StoryBand.key).where(StoryBand.article_id == article.id)))
-    story = session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == article.id))
-    if story is not None and stored == set(article.keys):
-        _refresh(session, story)  # same shingles (a new headline, say): same story
-        return story
-    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
-    if story is not None:
-        _leave(session, article.id, story)
+    if article.story is not None:
+        stored = set(session.scalars(select(StoryBand.key).where(StoryBand.article_id == article.id)))
+        if stored == set(article.keys):
+            _refresh(session, article.story)  # same shingles (a new headline, say): same story
+            return article.story
+        session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
+        _leave(session, article.id, article.story)
     placed = _place(session, article)
     if article.keys:
-        session.execute(insert(StoryBand), [{"key": k, "article_id": article.id} for k in set(article.keys)])
+        session.execute(insert(StoryBand), [{"key": k, "article_id": article.id} for k in article.keys])
     return placed
 
 
@@ -95,7 +101,7 @@ def _leave(session: Session, article_id: int, story: int) -> None:
     )
     session.execute(delete(StoryMember).where(StoryMember.story_id == story))
     reuse: int | None = story
-    for member in _articles(session, others):
+    for member in _articles(session, ArticleRow.id.in_(others)):
         placed = _place(session, member, reuse=reuse)
         if placed == reuse:
             reuse = None
@@ -138,15 +144,20 @@ def _place(session: Session, article: _Article, reuse: int | None = None) -> int
             matches.append((neardup.overlap(article.shingles, other), other_id, story))
     now = datetime.now(timezone.utc)
     if not matches:
-        if reuse is None:
-            reuse = session.scalar(
-                insert(Story)
-                .values(published_at=article.published_at, origin_id=article.id, updated_at=now)
-                .returning(Story.id)
+        if reuse is not None:
+            session.execute(insert(StoryMember).values(article_id=article.id, story_id=reuse))
+            _refresh(session, reuse)
+            return reuse
+        story = session.scalar(
+            insert(Story)
+            .values(
+                published_at=article.published_at, origin_id=article.id, updated_at=now,
+                credit=article.credit, dateline=article.dateline,
             )
-        session.execute(insert(StoryMember).values(article_id=article.id, story_id=reuse))
-        _refresh(session, reuse)
-        return reuse
+            .returning(Story.id)
+        )
+        session.execute(insert(StoryMember).values(article_id=article.id, story_id=story))
+        return story
     # Locked in id order: two writers merging the same stories wait for each other.
     wanted = sorted({story for _, _, story in matches})
     live = list(
@@ -234,7 +245,7 @@ def rebuild(engine: Engine, batch: int = 500, progress: Callable[[int, int], Non
             rows = session.execute(query.limit(batch)).all()
             if not rows:
                 return done
-            for article in _articles(session, [r.id for r in rows]):
+            for article in _articles(session, ArticleRow.id.in_([r.id for r in rows])):
                 cluster(session, article)
             after = (rows[-1].published_at, rows[-1].id)
             done += len(rows)
