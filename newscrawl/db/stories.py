@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from newscrawl import neardup
@@ -86,7 +86,8 @@ def cluster(session: Session, article: _Article) -> int:
         _leave(session, article.id, article.story)
     placed = _place(session, article)
     if article.keys:
-        session.execute(insert(StoryBand), [{"key": k, "article_id": article.id} for k in article.keys])
+        rows = [{"key": k, "article_id": article.id} for k in article.keys]
+        session.connection().execute(_BANDS.insert(), rows)
     return placed
 
 
@@ -109,28 +110,44 @@ def _leave(session: Session, article_id: int, story: int) -> None:
         session.execute(delete(Story).where(Story.id == story))
 
 
+_ARTICLES, _BANDS = ArticleRow.__table__, StoryBand.__table__
+_MEMBERS, _STORIES = StoryMember.__table__, Story.__table__
+
+# Built once (every value bound): the lookup runs for every article stored.
+_SHARED = (
+    select(_BANDS.c.article_id)
+    .join(_ARTICLES, _ARTICLES.c.id == _BANDS.c.article_id)
+    .where(
+        _BANDS.c.key.in_(bindparam("keys", expanding=True)),
+        _BANDS.c.article_id != bindparam("id"),
+        _ARTICLES.c.published_at >= bindparam("start"),
+        _ARTICLES.c.published_at <= bindparam("end"),
+    )
+    .group_by(_BANDS.c.article_id)
+    .order_by(func.count().desc(), _BANDS.c.article_id)
+    .limit(MAX_CANDIDATES)
+    .subquery()
+)
+_CANDIDATES = (
+    select(_ARTICLES.c.id, _MEMBERS.c.story_id, _ARTICLES.c.body)
+    .join(_SHARED, _SHARED.c.article_id == _ARTICLES.c.id)
+    .join(_MEMBERS, _MEMBERS.c.article_id == _ARTICLES.c.id)
+)
+
+
 def _candidates(session: Session, article: _Article) -> list[tuple[int, int, str]]:
-    """(article id, story id, body) of clustered articles sharing a band within the window."""
+    """(article id, story id, body) of clustered articles sharing a band within the window
+    (at most MAX_CANDIDATES, those sharing the most bands)."""
     if len(article.shingles) < neardup.MIN_SHINGLES:
         return []
-    shared = (
-        select(StoryBand.article_id, func.count().label("bands"))
-        .join(ArticleRow, ArticleRow.id == StoryBand.article_id)
-        .where(
-            StoryBand.key.in_(article.keys),
-            StoryBand.article_id != article.id,
-            ArticleRow.published_at >= article.published_at - WINDOW,
-            ArticleRow.published_at <= article.published_at + WINDOW,
-        )
-        .group_by(StoryBand.article_id)
-        .order_by(func.count().desc(), StoryBand.article_id)
-        .limit(MAX_CANDIDATES)
-        .subquery()
-    )
-    rows = session.execute(
-        select(ArticleRow.id, StoryMember.story_id, ArticleRow.body)
-        .join(shared, shared.c.article_id == ArticleRow.id)
-        .join(StoryMember, StoryMember.article_id == ArticleRow.id)
+    rows = session.connection().execute(
+        _CANDIDATES,
+        {
+            "keys": list(article.keys),
+            "id": article.id,
+            "start": article.published_at - WINDOW,
+            "end": article.published_at + WINDOW,
+        },
     )
     return [(row.id, row.story_id, row.body) for row in rows]
 
@@ -142,42 +159,48 @@ def _place(session: Session, article: _Article, reuse: int | None = None) -> int
         other = neardup.shingles(body)
         if neardup.is_copy(article.shingles, other):
             matches.append((neardup.overlap(article.shingles, other), other_id, story))
-    now = datetime.now(timezone.utc)
-    if not matches:
+    conn = session.connection()
+    live: list[int] = []
+    if matches:
+        # Locked in id order: two writers merging the same stories wait for each other,
+        # and a story another writer merged away meanwhile is not joined.
+        wanted = sorted({story for _, _, story in matches})
+        live = list(
+            session.scalars(select(Story.id).where(Story.id.in_(wanted)).order_by(Story.id).with_for_update())
+        )
+    if not live:
         if reuse is not None:
-            session.execute(insert(StoryMember).values(article_id=article.id, story_id=reuse))
+            conn.execute(_MEMBERS.insert(), {"article_id": article.id, "story_id": reuse})
             _refresh(session, reuse)
             return reuse
-        story = session.scalar(
-            insert(Story)
-            .values(
-                published_at=article.published_at, origin_id=article.id, updated_at=now,
-                credit=article.credit, dateline=article.dateline,
-            )
-            .returning(Story.id)
-        )
-        session.execute(insert(StoryMember).values(article_id=article.id, story_id=story))
+        story = conn.execute(
+            _STORIES.insert().returning(_STORIES.c.id),
+            {
+                "published_at": article.published_at, "origin_id": article.id,
+                "updated_at": datetime.now(timezone.utc), "credit": article.credit,
+                "dateline": article.dateline,
+            },
+        ).scalar_one()
+        conn.execute(_MEMBERS.insert(), {"article_id": article.id, "story_id": story})
         return story
-    # Locked in id order: two writers merging the same stories wait for each other.
-    wanted = sorted({story for _, _, story in matches})
-    live = list(
-        session.scalars(select(Story.id).where(Story.id.in_(wanted)).order_by(Story.id).with_for_update())
-    )
-    target = live[0] if live else wanted[0]
+    target = live[0]
     if len(live) > 1:  # the article bridges stories: they are one
         session.execute(
             update(StoryMember).where(StoryMember.story_id.in_(live[1:])).values(story_id=target)
         )
         session.execute(delete(Story).where(Story.id.in_(live[1:])))
-    best, linked, _ = max(matches, key=lambda m: (m[0].containment, m[0].shared, -m[1]))
-    session.execute(
-        insert(StoryMember).values(
-            article_id=article.id,
-            story_id=target,
-            linked_to=linked,
-            contained=round(best.contained, 4),
-            covers=round(best.covers, 4),
-        )
+    best, linked, _ = max(
+        (m for m in matches if m[2] in live), key=lambda m: (m[0].containment, m[0].shared, -m[1])
+    )
+    conn.execute(
+        _MEMBERS.insert(),
+        {
+            "article_id": article.id,
+            "story_id": target,
+            "linked_to": linked,
+            "contained": round(best.contained, 4),
+            "covers": round(best.covers, 4),
+        },
     )
     _refresh(session, target)
     return target
