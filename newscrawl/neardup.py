@@ -12,21 +12,20 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import MinHash
 
-#: Words per shingle. Chosen by bench/stories.py: 4-word shingles separate distinct stories on
-#: the same topic (a shared quote or name list is a few shingles) while a word edited breaks
-#: only 4 of them.
+#: Words per shingle. Chosen by bench/stories.py --sweep: 3 to 6 words found as many copies;
+#: with 4, a shared quote or name list is few shingles, and an edited word breaks only 4.
 SHINGLE_WORDS = 4
 #: LSH: MinHash signatures of BANDS bands of ROWS values. A text sharing Jaccard J with another
 #: shares a band with probability 1 - (1 - J**3)**42: 0.68 at J=0.3, 0.996 at J=0.5, where a
 #: copy trimmed to half its length sits; unrelated texts (J < 0.05) almost never do. Chosen by
-#: bench/stories.py --sweep: 32x4 missed 20% of trimmed copies with ads and changed quotes,
-#: 64x2 found 0.4% more copies for 1.5x the rows and many more candidates to verify.
+#: bench/stories.py --sweep: 32x4 missed 20% of half-cut copies with ads and changed quotes;
+#: 64x2 found 0.4% more copies for 1.5x the index rows (bench/README.md).
 ROWS = 3
 BANDS = 42
 NUM_PERM = BANDS * ROWS
 #: Two texts are copies of one story when this share of the shorter one's shingles is in the
-#: longer one (containment). Chosen by bench/stories.py over realistic wire-copy edits and the
-#: 421 distinct NAEB stories.
+#: longer one (containment). Chosen by bench/stories.py: wire-copy variants sit at 0.9-1.0,
+#: distinct stories (421 NAEB, same-topic pairs among them) at 0.36 at most.
 MIN_CONTAINMENT = 0.5
 #: A text with fewer shingles than this (about 25 words) is not linked to anything: a caption
 #: or a one-line brief shares too little to tell a copy from a coincidence.
