@@ -333,12 +333,15 @@ def measure(texts: list[Text], distinct: list[Text], topics: set[tuple[str, str]
 def decide(m: Measured, threshold: float, banding: object) -> dict:
     recall: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: dict[str, list[str]] = defaultdict(list)
+    reasons: Counter[str] = Counter()
     for kind, key, value, flags in m.variants:
         recall[kind][1] += 1
         if flags[banding] and value >= threshold:
             recall[kind][0] += 1
         else:
             misses[kind].append(key)
+            why = "too short" if value == 0.0 else "no shared band" if not flags[banding] else "containment"
+            reasons[why] += 1
     false_pairs = [(a, b, v) for a, b, v, flags, _ in m.pairs if flags[banding] and v >= threshold]
     topic_links = [(a, b, v) for a, b, v, flags, topic in m.pairs if topic and flags[banding] and v >= threshold]
     strays = [(kind, key, v) for kind, key, v, flags in m.strays if flags[banding] and v >= threshold]
@@ -348,6 +351,7 @@ def decide(m: Measured, threshold: float, banding: object) -> dict:
     return {
         "recall": dict(recall),
         "misses": misses,
+        "reasons": reasons,
         "found": found,
         "total": sum(n for _, n in recall.values()),
         "false_pairs": false_pairs,
@@ -385,6 +389,8 @@ def print_quality(m: Measured, d: dict, size: int, threshold: float, n_distinct:
     print(f"precision (true links / links made): {d['precision']:.4f}; recall {d['found'] / d['total']:.4f}")
     for pair in d["false_pairs"][:10]:
         print("   wrongly linked:", pair)
+    print("misses by cause: " + ", ".join(f"{why} {n}" for why, n in d["reasons"].most_common())
+          + f" (too short: under {neardup.MIN_SHINGLES} shingles once cut)")
     for kind, keys in d["misses"].items():
         print(f"   missed ({kind}, {len(keys)}): {', '.join(keys[:4])}{' …' if len(keys) > 4 else ''}")
 

@@ -251,6 +251,21 @@ def test_a_revision_reclusters_the_article_and_the_rest_of_its_story(db_url: str
     assert bands == neardup.BANDS  # the old text's keys are gone
 
 
+def test_two_revisions_of_one_story_in_one_batch(db_url: str) -> None:
+    store(db_url, article("https://a.example/1", KYODO), article("https://b.example/1", _trimmed(), source="b"),
+          article("https://c.example/1", OTHER, T0 + timedelta(hours=2), source="c"))
+    before = groups(db_url)
+    assert store(db_url, article("https://a.example/1", OTHER), article("https://b.example/1", OTHER, source="b")) == [
+        Outcome.UPDATED, Outcome.UPDATED]
+    after = groups(db_url)
+    assert len(set(after.values())) == 1 and before["https://a.example/1"] != before["https://c.example/1"]
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Story)) == 1
+        assert conn.scalar(select(func.count()).select_from(StoryMember)) == 3
+    engine.dispose()
+
+
 def test_rebuild_reproduces_the_stories(db_url: str) -> None:
     store(db_url, article("https://a.example/1", _trimmed(), T0 + timedelta(hours=3), source="a"),
           article("https://b.example/1", KYODO, T0, credit="Kyodo", source="b"),

@@ -150,13 +150,15 @@ def cluster(session: Session, article: _Article) -> int:
     story is placed again without it, so an article is never kept in a story by a
     link that no longer holds. (An article outside any story has no band keys.)
     """
-    if article.story is not None:
+    # Read again, not taken from `article`: an earlier revision in the batch may have moved it.
+    story = session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == article.id))
+    if story is not None:
         stored = set(session.scalars(select(StoryBand.key).where(StoryBand.article_id == article.id)))
         if stored == set(article.keys):
-            _refresh(session, article.story)  # same shingles (a new headline, say): same story
-            return article.story
+            _refresh(session, story)  # same shingles (a new headline, say): same story
+            return story
         session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
-        _leave(session, article.id, article.story)
+        _leave(session, article.id, story)
     placed = _place(session, article)
     if article.keys:
         rows = [{"key": k, "article_id": article.id} for k in article.keys]
