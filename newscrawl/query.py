@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from newscrawl.db.engine import open_database
-from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
+from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun, StoryMember
 from newscrawl.urls import canonicalize_url
 
 #: Markers the database puts around matched words in snippets (replaced before returning).
@@ -126,6 +126,7 @@ class ArticleSummary:
     credit: str | None
     authors: list[str]
     word_count: int | None
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class ArticleDetail:
     content_hash: str
     first_seen_at: datetime
     last_seen_at: datetime
+    story_id: int | None = None
     revisions: list[Revision] = field(default_factory=list)
 
 
@@ -285,6 +287,14 @@ def _highlight(snippet: str | None, markers: tuple[str, str]) -> str:
 
 # --- Statements ---------------------------------------------------------------
 
+#: The article's story (newscrawl/db/stories.py); NULL for an article never clustered.
+_STORY_ID = (
+    select(StoryMember.story_id)
+    .where(StoryMember.article_id == ArticleRow.id)
+    .scalar_subquery()
+    .label("story_id")
+)
+
 _SUMMARY_COLUMNS = (
     ArticleRow.id,
     ArticleRow.url,
@@ -295,6 +305,7 @@ _SUMMARY_COLUMNS = (
     ArticleRow.credit,
     ArticleRow.authors,
     ArticleRow.word_count,
+    _STORY_ID,
 )
 
 
@@ -360,13 +371,16 @@ def search(
     limit: int = 20,
     offset: int = 0,
     highlight: tuple[str, str] = ("[", "]"),
+    collapse: bool = False,
 ) -> list[SearchHit]:
     """Articles whose title or body match ``query``, best first, with a snippet of the body.
 
     ``query`` is words (all must match), ``"quoted phrases"`` and ``prefix*``
     terms; anything else in it is ordinary text. ``highlight`` surrounds the
-    matched words in snippets.
+    matched words in snippets. ``collapse`` keeps one hit per story (the best ranked).
     """
+    if collapse:
+        return _collapsed(engine, query, filters, limit, offset, highlight)
     terms = search_terms(query)
     if not terms:
         return []
@@ -387,6 +401,33 @@ def search(
         SearchHit(**_summary(row), rank=float(row.rank), snippet=_highlight(row.snippet, highlight))
         for row in rows
     ]
+
+
+def _collapsed(
+    engine: EngineLike,
+    query: str,
+    filters: ArticleFilter | None,
+    limit: int,
+    offset: int,
+    highlight: tuple[str, str],
+) -> list[SearchHit]:
+    """:func:`search` with one hit per story: pages of ranked hits are read until
+    ``offset + limit`` stories were seen (an article without a story is its own)."""
+    seen: set[Any] = set()
+    kept: list[SearchHit] = []
+    page, start = max(4 * (limit + offset), 100), 0
+    with _engine(engine) as eng:
+        while len(kept) < offset + limit:
+            hits = search(eng, query, filters=filters, limit=page, offset=start, highlight=highlight)
+            for hit in hits:
+                story = hit.story_id if hit.story_id is not None else ("article", hit.id)
+                if story not in seen:
+                    seen.add(story)
+                    kept.append(hit)
+            if len(hits) < page:
+                break
+            start += page
+    return kept[offset : offset + limit]
 
 
 def _sqlite_search(
@@ -505,7 +546,7 @@ def url_candidates(url: str) -> list[str]:
 def get_article(engine: EngineLike, url_or_id: str | int) -> ArticleDetail | None:
     """The article with this id (an int or ASCII digits) or URL (see :func:`url_candidates`)."""
     with _engine(engine) as eng, eng.connect() as conn:
-        columns = list(ArticleRow.__table__.columns)
+        columns = [*ArticleRow.__table__.columns, _STORY_ID]
         if isinstance(url_or_id, int) or (url_or_id.isascii() and url_or_id.isdigit()):
             if not 0 < int(url_or_id) <= MAX_ID:
                 return None
@@ -536,7 +577,7 @@ def iter_articles(
     PostgreSQL), so memory stays flat whatever the archive's size.
     """
     with _engine(engine) as eng:
-        stmt = select(*ArticleRow.__table__.columns).where(
+        stmt = select(*ArticleRow.__table__.columns, _STORY_ID).where(
             *_filter_clauses(filters, eng.dialect.name)
         )
         with eng.connect() as conn:
@@ -546,8 +587,8 @@ def iter_articles(
 
 
 def export_columns() -> list[str]:
-    """The keys of :func:`iter_articles`' dicts, in table order."""
-    return [column.key for column in ArticleRow.__table__.columns]
+    """The keys of :func:`iter_articles`' dicts, in table order, then ``story_id``."""
+    return [column.key for column in ArticleRow.__table__.columns] + ["story_id"]
 
 
 def known_sources(engine: EngineLike) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newscrawl.db.models import ArticleRevision, ArticleRow
+from newscrawl.db.stories import cluster_urls
 
 #: Article columns a spider's item provides (everything but ids and seen-times).
 CONTENT_COLUMNS: tuple[str, ...] = (
@@ -98,7 +99,8 @@ def save_articles(
     so a batch costs a few round trips, not a few per article. Unchanged
     content only refreshes ``last_seen_at`` and the volatile columns (comment
     count…); changed content moves the old version to ``article_revisions`` and
-    updates the row in place. A URL given twice is applied in order.
+    updates the row in place. A URL given twice is applied in order. New and
+    changed articles are then placed in their stories (near-duplicate clusters).
     """
     for values in batch:
         _validate(values)
@@ -122,5 +124,7 @@ def save_articles(
         if url not in stored:  # inserted earlier in this batch: load it to update it
             stored[url] = session.scalars(select(ArticleRow).where(ArticleRow.url == url)).one()
         outcomes.append(_apply(session, stored[url], values, now))
+    # New and changed texts join their stories in the same transaction (newscrawl/db/stories.py).
+    cluster_urls(session, [v["url"] for v, o in zip(batch, outcomes) if o is not Outcome.UNCHANGED])
     return outcomes
 
