@@ -1,0 +1,35 @@
+"""where each article's raw response lives in the WARC archive; why a revision was made
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-02
+
+``articles.warc_file/warc_offset``: the WARC record of the response the stored version was
+read from (null for articles stored without the archive). ``article_revisions.kind``:
+``crawl`` (a re-crawl found the site's text changed; every earlier revision) or
+``re-extraction`` (``newscrawl reparse`` read the same archived page differently).
+Plain ADD COLUMNs.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0007"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("articles", sa.Column("warc_file", sa.Text(), nullable=True))
+    op.add_column("articles", sa.Column("warc_offset", sa.BigInteger(), nullable=True))
+    op.add_column("article_revisions",
+                  sa.Column("kind", sa.String(length=20), nullable=False, server_default="crawl"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("article_revisions") as batch:
+        batch.drop_column("kind")
+    with op.batch_alter_table("articles") as batch:
+        batch.drop_column("warc_offset")
+        batch.drop_column("warc_file")
