@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,11 +75,28 @@ def _record(path: Path, offset: int, raw: Any) -> Record:
     )
 
 
+def _member_complete(path: Path, start: int, end: int) -> bool:
+    """Whether the gzip member at ``start`` ends whole by ``end`` (warcio reads a member cut in
+    its last bytes without a word); True for an uncompressed file."""
+    with open(path, "rb") as file:
+        file.seek(start)
+        data = file.read(end - start)
+    if data[:2] != b"\x1f\x8b":
+        return True
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        inflate.decompress(data)
+    except zlib.error:
+        return False
+    return inflate.eof
+
+
 def iter_records(path: Path) -> Iterator[Record]:
     """Every record of a WARC file (gzip or not) in order; a cut last record (a writer killed
     mid-write) comes last as a record of type ``""`` with ``truncated="cut"``, never raised."""
     size = os.path.getsize(path)
     end = 0
+    last: Record | None = None
     with open(path, "rb") as file:
         records = ArchiveIterator(file, no_record_parse=False, check_digests=False)
         try:
@@ -86,10 +104,19 @@ def iter_records(path: Path) -> Iterator[Record]:
                 record = _record(path, 0, raw)
                 record.offset = records.get_record_offset()
                 end = record.offset + records.get_record_length()
-                yield record
+                if last is not None:
+                    yield last
+                last = record
         except Exception as exc:  # noqa: BLE001  a damaged member raises ArchiveLoadFailed, zlib.error, EOFError…
+            if last is not None:
+                yield last
             yield Record(path=path, offset=end, type="", truncated=f"cut ({type(exc).__name__})")
             return
+    if last is not None and end >= size and not _member_complete(path, last.offset, end):
+        yield Record(path=path, offset=last.offset, type="", truncated="cut")  # only its gzip end lost
+        return
+    if last is not None:
+        yield last
     if end < size:
         yield Record(path=path, offset=end, type="", truncated="cut")
 

@@ -109,11 +109,16 @@ class WarcFiles:
     def _open(self) -> None:
         self.close()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.serial += 1
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.path = self.folder / f"{self.prefix}-{stamp}-{os.getpid()}-{self.serial:05d}.warc.gz"
-        # Unbuffered and exclusive: each record is one write to the OS, and no file is reused.
-        self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115  (closed in close())
+        while self._file is None:
+            self.serial += 1
+            self.path = self.folder / f"{self.prefix}-{stamp}-{os.getpid()}-{self.serial:05d}.warc.gz"
+            # Unbuffered and exclusive: each record is one write to the OS, and no file is reused
+            # (another crawl of this process in the same second takes the next serial).
+            try:
+                self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115  (closed in close())
+            except FileExistsError:
+                continue
         self._sink = _GzipMember(self._file, self.gzip_level)
         self._writer = WARCWriter(self._sink, gzip=False)
         self.size = 0
