@@ -120,6 +120,8 @@ def cmd_reparse(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def register(subparsers: Any) -> None:
+    from newscrawl.cli.replay import add_replay_arguments
+
     parser = subparsers.add_parser(
         "reparse", help="re-extract stored articles from their archived responses (after an upgrade)",
         description="Runs today's extraction and pipelines over the WARC records of stored articles "
@@ -132,7 +134,5 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
     parser.add_argument("--archive-dir", help="the crawls' archive folder (default: ARCHIVE_DIR, else "
                         "newscrawl-archive beside the SQLite file or in the working directory)")
-    parser.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
-    parser.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
-    parser.add_argument("--lock-file", help="lock file (default: the crawl lock of the database)")
+    add_replay_arguments(parser)
     parser.set_defaults(func=cmd_reparse)

@@ -36,6 +36,13 @@ class ReplayJob:
     spargs: dict[str, str] = field(default_factory=dict)
 
 
+def add_replay_arguments(parser: Any) -> None:
+    """The options every replay command takes: settings, the database, its lock."""
+    parser.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
+    parser.add_argument("--lock-file", help="lock file (default: the crawl lock of the database)")
+
+
 def run_replays(settings: Any, jobs: list[ReplayJob], listing_files: int,
                 skipped: Counter[str] | None = None, **overrides: Any) -> list[tuple[ReplayJob, dict[str, Any]]]:
     """Run the jobs side by side in one process (each its own crawl: database extension, health

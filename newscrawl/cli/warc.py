@@ -200,6 +200,8 @@ def cmd_import_warc(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def register(subparsers: Any) -> None:
+    from newscrawl.cli.replay import add_replay_arguments
+
     parser = subparsers.add_parser(
         "import-warc", help="import article pages from WARC files (another crawler's, CC-NEWS)",
         description="Reads the response records of local WARC files and sends each article page "
@@ -217,7 +219,5 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--section", help="section stored with generic articles (with --generic)")
     parser.add_argument("--site", action="append", type=_site, metavar="HOST=SPIDER",
                         help="pages of HOST (a mirror, another domain) are SPIDER's site (repeatable)")
-    parser.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
-    parser.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
-    parser.add_argument("--lock-file", help="lock file (default: the crawl lock of the database)")
+    add_replay_arguments(parser)
     parser.set_defaults(func=cmd_import_warc)
