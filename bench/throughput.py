@@ -391,7 +391,8 @@ def main(argv: list[str]) -> int:
                         label = f"{variant}-ci{value}-{attempt}"
                         run = bench.run(variant, value, url, label)
                         print(f"  {label}: {run.pages} pages in {run.seconds:.1f} s ({run.pages_per_s:.1f}/s), "
-                              f"RSS {run.rss_mb or 0:.0f} MB (tree {run.tree_rss_mb or 0:.0f} MB), rows {run.rows}"
+                              f"RSS {run.rss_mb or 0:.0f} MB (tree {run.tree_rss_mb or 0:.0f} MB), rows {run.rows}, "
+                              f"CPU {run.cpu_seconds or 0:.1f} s (load {os.getloadavg()[0]:.1f})"
                               + (f", archive {run.stats['archive/bytes'] / 1e6:.1f} MB in {run.stats['archive/records']:.0f} "
                                  f"responses ({run.stats['archive/bytes'] / run.rows * 1000 / 1e6:.1f} MB per 1,000 articles)"
                                  if run.stats.get("archive/bytes") and run.rows else ""),
