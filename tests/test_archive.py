@@ -176,3 +176,28 @@ def test_import_classifies_every_record_by_reason(tmp_path: Path) -> None:
     assert others == {"warcinfo": 1, "request": 1}
     groups, skipped, _ = classify([path], Routing(SITES, generic=True), "world")
     assert [(r.source, r.section) for r in groups["news"]] == [("elsewhere.test", "world")]
+
+
+def test_an_archive_that_cannot_be_written_is_dropped_once_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    from scrapy import Request, Spider
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.archive import META_WARC
+    from newscrawl.archive.middleware import ArchiveMiddleware
+    from newscrawl.requestmeta import META_ARTICLE
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the archive folder should be")
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(blocked / "archive"),
+                                         "DATABASE_URL": f"sqlite:///{tmp_path}/news.db"})
+    middleware = ArchiveMiddleware.from_crawler(crawler)
+    crawler.stats.open_spider()
+    middleware.spider_opened(Spider(name="japantoday"))
+    for n in range(3):
+        request = Request(f"http://news.test/a/{n}", meta={META_ARTICLE: True})
+        response = HtmlResponse(request.url, body=b"<html></html>", request=request)
+        assert middleware.process_response(request, response) is response
+        assert META_WARC not in request.meta
+    assert crawler.stats.get_value("archive/failed") == 1
+    assert crawler.stats.get_value("archive/records") is None

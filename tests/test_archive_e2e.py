@@ -101,6 +101,8 @@ def test_each_stored_article_points_at_the_exact_response_and_reparse_reextracts
     revisions = rows(db, ArticleRevision)
     assert {(r["kind"], r["title"]) for r in revisions} == {
         (REEXTRACTION, r["title"]) for r in stored if r["url"] in taiwan}
+    shown = newscrawl(tmp_path, "show", sorted(taiwan)[0], "--database", db)
+    assert shown.returncode == 0 and "by a re-extraction: " in shown.stdout, shown.stdout[-2000:]
 
 
 def test_sigkill_loses_at_most_the_record_being_written_and_the_next_crawl_starts_a_new_file(
