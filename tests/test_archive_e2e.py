@@ -21,7 +21,7 @@ from warcio.warcwriter import WARCWriter
 from newscrawl.archive.reader import iter_records, read_record
 from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
 from newscrawl.db.store import CONTENT_COLUMNS, REEXTRACTION
-from tests.conftest import MIRROR_SETTINGS, ROOT, run_crawl
+from tests.conftest import MIRROR_SETTINGS, ROOT, SITES, run_crawl
 from tests.support.commands import environment
 from tests.support.mirror import Mirror
 
@@ -233,3 +233,32 @@ def test_import_of_mirror_warcs_stores_what_a_crawl_stores_and_a_second_import_c
     assert second.returncode == 0, second.stderr[-2000:]
     assert f"inserted 0, updated 0, unchanged {ARTICLES}" in second.stdout
     assert rows(db) == imported and rows(db, ArticleRevision) == []
+
+
+def test_generic_import_stores_what_the_news_spider_crawl_stores(tmp_path: Path) -> None:
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    crawled = f"sqlite:///{folder / 'newscrawl.db'}"
+    with Mirror(SITES / "news" / "mirror") as mirror:
+        result = run_crawl("news", folder, "-a", f"start_url={mirror.url('/politics/')}", "-a", "section=politics",
+                           settings={"DATABASE_URL": crawled, "ARCHIVE_ENABLED": "False"})
+        assert result.returncode == 0, result.stderr[-2000:]
+        warc = tmp_path / "news.warc.gz"
+        with open(warc, "wb") as file:
+            writer = WARCWriter(file, gzip=True)
+            for raw_path in dict.fromkeys(mirror.requests):
+                writer.write_record(response_record(writer, mirror.url(raw_path), *fetch(mirror, raw_path)))
+    db = f"sqlite:///{tmp_path / 'import.db'}"
+    imported = newscrawl(tmp_path, "import-warc", str(warc), "--generic", "--section", "politics", "--database", db)
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    # The listing pages are not story-like; robots.txt is not HTML.
+    assert "articles 2 (news 2); skipped 3 (not_article 2, not_html 1)" in imported.stdout, imported.stdout
+    compared = [c for c in CONTENT_COLUMNS if c not in ("warc_file", "warc_offset")]
+
+    def content(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(({c: r[c] for c in compared} for r in table), key=lambda r: r["url"])
+
+    stored = rows(crawled)
+    assert len(stored) == 2 and {(r["source"], r["section"]) for r in stored} == {("127.0.0.1", "politics")}
+    assert content(rows(db)) == content(stored)
+    assert [r["spider"] for r in rows(db, CrawlRun)] == ["news (import-warc)"]
