@@ -150,6 +150,8 @@ class Revision:
     first_seen_at: datetime
     last_seen_at: datetime
     replaced_at: datetime
+    #: ``crawl`` (the site changed the text) or ``re-extraction`` (``newscrawl reparse``).
+    kind: str = "crawl"
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,9 @@ class ArticleDetail:
     last_seen_at: datetime
     story_id: int | None = None
     revisions: list[Revision] = field(default_factory=list)
+    #: The WARC record of the response this version was read from, or None.
+    warc_file: str | None = None
+    warc_offset: int | None = None
 
 
 @dataclass(frozen=True)
