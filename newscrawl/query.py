@@ -495,11 +495,14 @@ def _newest_share_cutoff(conn: Connection, share: float) -> datetime | None:
 
 
 def _postgresql_rows(
-    conn: Connection, terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
+    conn: Connection,
+    terms: Sequence[Term],
+    clauses: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
 ) -> list[Any]:
     wanted = PG_SEARCH_CANDIDATES
-    # One transaction per window: the cutoff's index-only scan runs before SET LOCAL turns
-    # index scans off (enable_indexscan=off disables index-only scans too).
+    # One transaction per window (the planner settings are local to it); read-only: rolled back.
     for cutoff in _recency_cutoffs(conn, terms, clauses, wanted):
         window = clauses if cutoff is None else [*clauses, ArticleRow.published_at >= cutoff]
         try:
@@ -532,8 +535,11 @@ def _candidates(terms: Sequence[Term], clauses: list[ColumnElement[bool]]) -> An
     )
 
 
-def _count_candidates(conn: Connection, terms: Sequence[Term], clauses: list[ColumnElement[bool]]) -> int:
-    return int(conn.execute(select(func.count()).select_from(_candidates(terms, clauses).subquery())).scalar_one())
+def _count_candidates(
+    conn: Connection, terms: Sequence[Term], clauses: list[ColumnElement[bool]]
+) -> int:
+    counted = select(func.count()).select_from(_candidates(terms, clauses).subquery())
+    return int(conn.execute(counted).scalar_one())
 
 
 def _postgresql_search(
@@ -546,7 +552,9 @@ def _postgresql_search(
     candidates = _candidates(terms, clauses).cte("candidates")
     page = (
         select(candidates.c.id, candidates.c.rank, candidates.c.q)
-        .order_by(candidates.c.rank.desc(), candidates.c.published_at.desc(), candidates.c.id.desc())
+        .order_by(
+            candidates.c.rank.desc(), candidates.c.published_at.desc(), candidates.c.id.desc()
+        )
         .limit(limit)
         .offset(offset)
         .subquery("page")

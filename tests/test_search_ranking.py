@@ -1,5 +1,6 @@
-"""PostgreSQL search ranks a bounded set: exactly when a query matches few articles, the best of the newest when it matches many
-(found in a recency window sized from the planner's estimate, with the whole archive as the fallback)."""
+"""PostgreSQL search ranks a bounded set: exactly when a query matches few articles, the best of
+the newest when it matches many (found in a recency window sized from the planner's estimate,
+with the whole archive as the fallback)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,14 @@ def test_a_window_with_too_few_matches_falls_back_to_the_whole_archive(
     # three oldest have it: the window of the newest finds none, the archive finds them.
     many(postgresql_url, phrase_in=3)
     monkeypatch.setattr(query, "PG_SEARCH_CANDIDATES", 2)
+    eng = open_database(postgresql_url)
+    try:
+        with eng.connect() as conn:
+            terms = query.search_terms('"budget debate"')
+            window, whole = query._recency_cutoffs(conn, terms, [], 2)
+    finally:
+        eng.dispose()
+    assert window > START + timedelta(hours=2) and whole is None  # a window was tried first
     assert ranked_urls(postgresql_url, '"budget debate"') == [
         f"https://example.com/politics/{i}" for i in (1, 2)
     ]
