@@ -33,6 +33,8 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from newscrawl.db.engine import open_database
 from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
@@ -442,10 +444,23 @@ PG_SEARCH_CANDIDATES = 1000
 PG_WINDOW_MARGIN = 1.5
 
 
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement, its values still bound (PostgreSQL)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
 def _estimated_rows(conn: Connection, stmt: Select[Any]) -> float:
-    """The planner's row estimate for ``stmt`` (planned, not run; values stay bound)."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
+    """The planner's row estimate for ``stmt`` (planned, not run)."""
+    plan = conn.execute(_Explain(stmt)).scalar()
     return float(plan[0]["Plan"]["Plan Rows"])
 
 

@@ -19,20 +19,24 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-VECTOR = """
-    setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
-    || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B')
+# The column as migration 0002 made it; only its storage differs between the two.
+COLUMN = """
+    ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
+        || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B')
+    ) STORED
 """
+REBUILD = {
+    "MAIN": "ALTER TABLE articles DROP COLUMN search_vector, " + COLUMN.strip()
+    + ", ALTER COLUMN search_vector SET STORAGE MAIN",
+    "EXTENDED": "ALTER TABLE articles DROP COLUMN search_vector, " + COLUMN.strip()
+    + ", ALTER COLUMN search_vector SET STORAGE EXTENDED",
+}
 
 
 def _rebuild(storage: str) -> None:
-    # `storage` is one of two constants below, never input.
     op.execute("DROP INDEX IF EXISTS ix_articles_search_vector")
-    op.execute(
-        "ALTER TABLE articles DROP COLUMN search_vector, "
-        f"ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({VECTOR}) STORED, "
-        f"ALTER COLUMN search_vector SET STORAGE {storage}"
-    )
+    op.execute(REBUILD[storage])
     op.execute("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
     # A new column has no statistics; search sizes its first window from the lexeme counts.
     op.execute("ANALYZE articles")
