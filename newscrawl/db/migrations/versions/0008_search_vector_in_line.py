@@ -15,7 +15,7 @@ its GIN index rebuilt. SQLite: nothing to do (FTS5 keeps its own index).
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
