@@ -592,9 +592,9 @@ def test_migration_indexes_existing_rows_and_downgrades(db_url: str) -> None:
                 datetime(2026, 1, 1, tzinfo=timezone.utc),
                 title="Platypus diplomacy",
             )
-            # A row as the 0001 schema's store wrote it (today's store also fills 0006's stories).
+            # A Core insert of the 0001 columns: the model's later columns are not there yet.
             now = datetime.now(timezone.utc)
-            session.execute(insert(ArticleRow), [{**values, "first_seen_at": now, "last_seen_at": now}])
+            session.execute(ArticleRow.__table__.insert().values(**values, first_seen_at=now, last_seen_at=now))
         assert not _has_search(eng)
         _alembic(eng, "upgrade", "head")
         assert _has_search(eng)

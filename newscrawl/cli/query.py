@@ -416,7 +416,8 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"Earlier versions: {len(article.revisions) or 'none'}")
     for revision in article.revisions:
         when = _local(revision.replaced_at, zone)
-        print(f"  replaced {when}: {_clip(revision.title, width - 30)}")
+        how = " by a re-extraction" if revision.kind == "re-extraction" else ""  # not a site edit
+        print(f"  replaced {when}{how}: {_clip(revision.title, width - 30)}")
         print(
             f"    {revision.content_hash[:12]}, {len(revision.body.split())} words, "
             f"seen {_local(revision.first_seen_at, zone)} to {_local(revision.last_seen_at, zone)}"

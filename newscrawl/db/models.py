@@ -101,6 +101,9 @@ class ArticleRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The WARC record of the response the current version was read from (see Article.warc_file).
+    warc_file: Mapped[str | None] = mapped_column(Text)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     revisions: Mapped[list[ArticleRevision]] = relationship(
         back_populates="article", order_by="ArticleRevision.id", passive_deletes=True
@@ -131,6 +134,9 @@ class ArticleRevision(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Why the version was replaced: ``crawl`` (a re-crawl found the site's text changed) or
+    #: ``re-extraction`` (``newscrawl reparse`` read the same archived page differently).
+    kind: Mapped[str] = mapped_column(String(20), default="crawl", server_default="crawl")
 
     article: Mapped[ArticleRow] = relationship(back_populates="revisions")
 

@@ -20,30 +20,10 @@ from newscrawl.requestmeta import LISTING_PRIORITY
 from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.text import normalize_text
-from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
+from newscrawl.urls import canonicalize_url, is_http_url, looks_like_article, registrable_domain, url_path
 
-# Path segments of pages that list articles rather than being one.
-_NOT_ARTICLE = re.compile(
-    r"/(?:tags?|topics?|category|categories|author|authors|page|search|about|contact|newsletters?"
-    r"|subscribe|login|video|videos|live|podcasts?|gallery|photos?)(?:/|$)",
-    re.I,
-)
-_DATED = re.compile(r"/(?:19|20)\d{2}/[01]?\d/")
-_NUMERIC_ID = re.compile(r"\d{6,}")
 _SEPARATOR = re.compile(r"^[_*=~-]{3,}$")
 MIN_BLOCK_SHARE = 0.4
-
-
-def looks_like_article(path: str) -> bool:
-    """A path that names one story: a long slug, a date, or a long numeric ID; never a tag/author page."""
-    if _NOT_ARTICLE.search(path):
-        return False
-    slug = path.rstrip("/").rsplit("/", 1)[-1]
-    return (
-        len(re.split(r"[-_]", slug)) >= 4
-        or bool(_NUMERIC_ID.search(slug))
-        or (bool(_DATED.search(path + "/")) and len(slug) > 8)
-    )
 
 
 def trafilatura_paragraphs(html: str) -> list[str]:
