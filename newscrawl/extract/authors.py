@@ -1,0 +1,92 @@
+"""Author names of a page no site rule knows: JSON-LD anywhere in its graph, meta tags, byline elements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from newscrawl.credits import split_agencies, split_byline
+from newscrawl.extract.metadata import ARTICLE_TYPES, clean_text, json_ld_types
+from newscrawl.text import normalize_text
+
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^www\.|@|\.(?:com|org|net)\b", re.I)
+# A profile handle or a CMS placeholder is no name.
+_NOT_NAMES = frozenset({"no author", "unknown", "anonymous", "n/a", "none", "admin", "staff", "editor", "editors"})
+# Credentials after a name ("Robert E. Moffit, Ph.D."), not a second person.
+_CREDENTIAL = re.compile(r"^(?:ph\.?\s?d|m\.?\s?d|jr|sr|ii|iii|esq|mba|rn|dds)\.?$", re.I)
+_BY_PREFIX = re.compile(r"^\s*(?:written\s+|words\s+|reported\s+)?by\b[:\s]*", re.I)
+# JSON-LD keys under which an article node may sit (besides @graph and lists).
+_NESTING = ("mainEntity", "mainEntityOfPage", "hasPart", "itemListElement", "item", "about")
+MAX_DEPTH = 12
+
+
+def article_nodes(nodes: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Article-typed JSON-LD objects anywhere below ``nodes`` (``mainEntity``, ``@graph``, lists…)."""
+    stack: list[tuple[Any, int]] = [(node, 0) for node in reversed(list(nodes))]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(item, list):
+            stack.extend((child, depth + 1) for child in reversed(item))
+        elif isinstance(item, dict):
+            if json_ld_types(item) & ARTICLE_TYPES:
+                yield item
+            for key in ("@graph", *_NESTING):
+                if key in item:
+                    stack.append((item[key], depth + 1))
+
+
+def json_ld_authors(nodes: Iterable[Any], index: dict[str, Any]) -> list[str]:
+    """Names in the ``author`` of the first article node that has one (objects, lists, @id references, strings)."""
+    for node in article_nodes(nodes):
+        names: list[str] = []
+        for author in node.get("author") if isinstance(node.get("author"), list) else [node.get("author")]:
+            if isinstance(author, dict) and set(author) <= {"@id", "@type"} and author.get("@id") in index:
+                author = index[author["@id"]]
+            name = author.get("name") if isinstance(author, dict) else author
+            if isinstance(name, list):
+                name = name[0] if name else None
+            names.extend(split_names(clean_text(name) or ""))
+        if names:
+            return names
+    return []
+
+
+def is_name(value: str) -> bool:
+    """A person's (or desk's) name: not a URL, handle, placeholder or sentence."""
+    value = value.strip()
+    return (
+        0 < len(value) <= 60
+        and not _URL.search(value)
+        and value.casefold() not in _NOT_NAMES
+        and len(value.split()) <= 6
+        and not value.endswith(":")
+    )
+
+
+def split_names(text: str) -> list[str]:
+    """One author string into names: "A and B", "A, B & C", "By A | Desk"; credentials stay with their name."""
+    text = normalize_text(_BY_PREFIX.sub("", text, count=1)).strip(" ,|;")
+    if not text:
+        return []
+    people, wires = split_byline("By " + text)
+    if people or wires:
+        return people + wires
+    parts = [p.strip(" .,") for p in re.split(r"\s*(?:,\s*and\s+|,|;|\s+and\s+|\s*&\s*)\s*", text) if p.strip(" .,")]
+    names: list[str] = []
+    for part in parts:
+        if _CREDENTIAL.match(part) and names:
+            continue
+        names.append(part)
+    return [n for n in names if is_name(n)]
+
+
+def clean_names(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(people, canonical wires) of candidate names, duplicates (by case) dropped."""
+    seen: dict[str, str] = {}
+    for name in names:
+        for part in split_names(name):
+            seen.setdefault(part.casefold(), part)
+    return split_agencies(list(seen.values()))

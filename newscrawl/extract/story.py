@@ -1,0 +1,98 @@
+"""The story's paragraphs from trafilatura's structured output, without the blocks that are not the story."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import trafilatura
+from lxml import etree
+
+from newscrawl.text import normalize_text
+
+# A horizontal rule typed as text: wire stories put contributor notes after one.
+_SEPARATOR = re.compile(r"^[_*=~-]{3,}$")
+# A line that is only a date/time stamp ("Saturday 23 December 2023 05:39, UK", "9/26/2023 8:59 AM PT").
+_DATE_LINE = re.compile(
+    r"^(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)[a-z]*\.?,?\s+)?"
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})"
+    r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?)?(?:,?\s+[a-z]{2,4})?$",
+    re.I,
+)
+# Link text over this share of a block's text: a teaser, a "Read more" line or a related-links item.
+MAX_LINK_SHARE = 0.8
+# ... unless it is this long: a paragraph of prose whose words all link somewhere (rare, but real).
+LINKED_PROSE = 200
+# A line this short repeated on the page is page furniture ("Advertisement", a section kicker).
+REPEATED_MAX_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Block:
+    """One element of trafilatura's output: ``kind`` is its element type (p, head, item, quote, table…)."""
+
+    kind: str
+    rend: str | None
+    text: str
+    link_share: float
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _link_share(element: etree._Element, text: str) -> float:
+    linked = sum(len(_text(ref)) for ref in element.iter("ref"))
+    return min(1.0, linked / len(text))
+
+
+def story_blocks(html: str) -> list[Block]:
+    """trafilatura's main-text elements (no comments, no tables), lists split into their items."""
+    document = trafilatura.bare_extraction(
+        html, include_comments=False, include_tables=False, include_links=True, deduplicate=False,
+        with_metadata=False,
+    )
+    if document is None or document.body is None:
+        return []
+    blocks = []
+    for element in document.body:
+        parts = list(element.iter("item")) if element.tag == "list" else [element]
+        for part in parts:
+            text = _text(part)
+            if text:
+                kind = "item" if part.tag == "item" else str(element.tag)
+                blocks.append(Block(kind, element.get("rend"), text, _link_share(part, text)))
+    return blocks
+
+
+def is_story(block: Block, repeated: Counter[str], titles: set[str]) -> bool:
+    """Whether one block belongs to the story (see :func:`story_paragraphs` for the rules)."""
+    text = block.text
+    if block.kind == "head" and (block.rend == "h1" or normalize_text(text).casefold() in titles):
+        return False
+    if normalize_text(text).casefold() in titles:
+        return False
+    if block.link_share >= MAX_LINK_SHARE and (block.kind != "p" or len(text) < LINKED_PROSE):
+        return False
+    if repeated[text] > 1 and len(text.split()) <= REPEATED_MAX_WORDS:
+        return False
+    if text.startswith("</") or "<script" in text or "<a href" in text:
+        return False  # markup a page printed as text (an unclosed <noscript>)
+    return not _DATE_LINE.match(text)
+
+
+def story_paragraphs(blocks: list[Block], titles: list[str | None]) -> list[str]:
+    """The paragraphs of the story among trafilatura's blocks.
+
+    Kept: paragraphs, subheadings, list items (one paragraph each), block quotes. Dropped: the
+    headline again (an ``h1`` or any block equal to one of ``titles``), blocks that are mostly
+    link text (teasers, "Read more", related-story lists), short lines repeated on the page
+    ("Advertisement"), markup printed as text, bare date stamps, and a typed separator
+    (``___``) in the second half with everything after it (wire contributor notes).
+    """
+    wanted = {normalize_text(t).casefold() for t in titles if t}
+    repeated = Counter(block.text for block in blocks)
+    kept = [block.text for block in blocks if is_story(block, repeated, wanted)]
+    cut = next((i for i, line in enumerate(kept) if _SEPARATOR.match(line) and i >= len(kept) // 2), None)
+    return kept[:cut] if cut is not None else kept
