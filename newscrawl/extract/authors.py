@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from newscrawl.credits import split_agencies, split_byline
@@ -19,6 +19,15 @@ _BY_PREFIX = re.compile(r"^\s*(?:written\s+|words\s+|reported\s+)?by\b[:\s]*", r
 # JSON-LD keys under which an article node may sit (besides @graph and lists).
 _NESTING = ("mainEntity", "mainEntityOfPage", "hasPart", "itemListElement", "item", "about")
 MAX_DEPTH = 12
+# A role or a desk, not a person ("Contributing Opinion Writer", "TMZ Staff", "Staff reports").
+_ROLE_WORDS = frozenset({
+    "staff", "reports", "report", "writer", "writers", "editor", "editors", "reporter", "correspondent",
+    "contributor", "desk", "team", "newsroom", "brandroom", "company",
+})
+_MONTH_TAIL = re.compile(
+    r"\s+(?:[-|–—]\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d.*$", re.I
+)
+_UP_TO_BY = re.compile(r"^.*?\bby\s+", re.I)
 
 
 def article_nodes(nodes: Iterable[Any]) -> Iterator[dict[str, Any]]:
@@ -55,15 +64,25 @@ def json_ld_authors(nodes: Iterable[Any], index: dict[str, Any]) -> list[str]:
 
 
 def is_name(value: str) -> bool:
-    """A person's (or desk's) name: not a URL, handle, placeholder or sentence."""
+    """A person's name: not a URL, handle, placeholder, role, date or sentence."""
     value = value.strip()
+    words = value.split()
     return (
         0 < len(value) <= 60
         and not _URL.search(value)
         and value.casefold() not in _NOT_NAMES
-        and len(value.split()) <= 6
+        and 0 < len(words) <= 6
         and not value.endswith(":")
+        and not any(ch.isdigit() for ch in value)
+        and words[-1].casefold() not in _ROLE_WORDS
     )
+
+
+def _trim(part: str) -> str:
+    """A name without what bylines print around it: "— A", "View all posts by A", "A - Dec 21", "A Feb 6"."""
+    part = _UP_TO_BY.sub("", part, count=1) if re.search(r"\bby\s", part, re.I) else part
+    part = _MONTH_TAIL.sub("", part)
+    return part.strip(" .,|-–—•·:")
 
 
 def split_names(text: str) -> list[str]:
@@ -73,20 +92,22 @@ def split_names(text: str) -> list[str]:
         return []
     people, wires = split_byline("By " + text)
     if people or wires:
-        return people + wires
+        return [p for p in map(_trim, people) if is_name(p)] + wires
     parts = [p.strip(" .,") for p in re.split(r"\s*(?:,\s*and\s+|,|;|\s+and\s+|\s*&\s*)\s*", text) if p.strip(" .,")]
     names: list[str] = []
-    for part in parts:
+    for part in map(_trim, parts):
         if _CREDENTIAL.match(part) and names:
             continue
         names.append(part)
     return [n for n in names if is_name(n)]
 
 
-def clean_names(names: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(people, canonical wires) of candidate names, duplicates (by case) dropped."""
+def clean_names(names: Iterable[str], is_site: Callable[[str], bool] | None = None) -> tuple[list[str], list[str]]:
+    """(people, canonical wires) of candidate names, duplicates (by case) dropped, and the site's
+    own name (``is_site``: "USA TODAY" credited on usatoday.com) too: it is no author."""
     seen: dict[str, str] = {}
     for name in names:
         for part in split_names(name):
-            seen.setdefault(part.casefold(), part)
+            if is_site is None or not is_site(part):
+                seen.setdefault(part.casefold(), part)
     return split_agencies(list(seen.values()))

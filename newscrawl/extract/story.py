@@ -47,10 +47,15 @@ def _link_share(element: etree._Element, text: str) -> float:
     return min(1.0, linked / len(text))
 
 
-def story_blocks(html: str) -> list[Block]:
-    """trafilatura's main-text elements (no comments, no tables), lists split into their items."""
+def story_blocks(html: str | etree._Element) -> list[Block]:
+    """trafilatura's main-text elements (no comments, no tables), lists split into their items.
+
+    ``html``: the page, or a parsed tree that trafilatura may change (pass a copy). ``fast``:
+    trafilatura's own extraction alone, without its readability/jusText comparison: on the NAEB
+    development pages it scored higher (F1 0.943 against 0.936) in 30 % less time.
+    """
     document = trafilatura.bare_extraction(
-        html, include_comments=False, include_tables=False, include_links=True, deduplicate=False,
+        html, fast=True, include_comments=False, include_tables=False, include_links=True, deduplicate=False,
         with_metadata=False,
     )
     if document is None or document.body is None:

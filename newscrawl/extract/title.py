@@ -29,7 +29,8 @@ def site_names(host: str, *names: str | None) -> set[str]:
     return {name for name in found if len(name) >= 2}
 
 
-def _is_site(segment: str, sites: set[str]) -> bool:
+def is_site(segment: str, sites: set[str]) -> bool:
+    """Whether ``segment`` names the site (one of ``sites``, folded), or is empty of letters and digits."""
     key = fold(segment)
     if not key:
         return True
@@ -43,8 +44,8 @@ def strip_site_affixes(title: str, sites: set[str]) -> str:
     if len(parts) < 2:
         return title.strip()
     separators = _AFFIX_SEPARATOR.findall(title)
-    end = next((i for i in range(len(parts) - 1, 0, -1) if _is_site(parts[i], sites)), len(parts))
-    start = 1 if _is_site(parts[0], sites) and end > 1 else 0
+    end = next((i for i in range(len(parts) - 1, 0, -1) if is_site(parts[i], sites)), len(parts))
+    start = 1 if is_site(parts[0], sites) and end > 1 else 0
     kept = [parts[start]]
     for i in range(start + 1, end):
         kept.append(separators[i - 1] + parts[i])
@@ -65,7 +66,7 @@ def choose_title(h1s: Iterable[str], metadata: Sequence[str | None], sites: set[
     metadata title most others agree with, the first on a tie.
     """
     titles = [strip_site_affixes(t, sites) for t in metadata if t and len(t) <= MAX_TITLE_LEN]
-    headlines = [h for h in (" ".join(h.split()) for h in h1s) if h and len(h) <= MAX_TITLE_LEN and not _is_site(h, sites)]
+    headlines = [h for h in (" ".join(h.split()) for h in h1s) if h and len(h) <= MAX_TITLE_LEN and not is_site(h, sites)]
     if headlines and not titles:
         return headlines[0]
     best = max(

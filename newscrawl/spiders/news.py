@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -18,7 +19,7 @@ from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, find_json_ld
 from newscrawl.extract.story import story_blocks, story_paragraphs
-from newscrawl.extract.title import choose_title, site_names
+from newscrawl.extract.title import choose_title, is_site, site_names
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
 from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
@@ -189,8 +190,9 @@ class NewsSpider(SiteSpider):
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
         """trafilatura's structured blocks without what is not the story, then SectionSpider's fallbacks."""
-        # Serialised, not the parsed tree: trafilatura edits a tree in place and reads its own parse better.
-        paragraphs = story_paragraphs(story_blocks(sel.get()), [self.title(sel, meta), *meta.titles])
+        # A copy: trafilatura edits the tree in place, and the byline and credit rules read it after.
+        page = copy.deepcopy(sel.root) if isinstance(sel.root, etree._Element) else sel.get()
+        paragraphs = story_paragraphs(story_blocks(page), [self.title(sel, meta), *meta.titles])
         if paragraphs:
             return paragraphs, "trafilatura"
         return super().body_paragraphs(sel, meta)
@@ -213,16 +215,22 @@ class NewsSpider(SiteSpider):
             paragraphs = rest
         nodes = find_json_ld(sel)
         index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+        sites = site_names(self._page_host, meta.site_name, meta.publisher)
+
+        def own(name: str) -> bool:
+            return is_site(name, sites)
+
         for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
-            found, found_wires = clean_names(candidates)
+            found, found_wires = clean_names(candidates, own)
             if found or found_wires:
                 return found, found_wires, paragraphs
+        people = [p for p in people if not own(p)]
         if people or wires:
             return people, wires, paragraphs
         for node in select(sel, BYLINE_CSS)[:5]:
             text = _element_text(node)
             if 0 < len(text) <= 80:
-                found, found_wires = clean_names([text])
+                found, found_wires = clean_names([text], own)
                 if found or found_wires:
                     return found, found_wires, paragraphs
         return [], [], paragraphs
