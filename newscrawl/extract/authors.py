@@ -92,7 +92,7 @@ def split_names(text: str) -> list[str]:
         return []
     people, wires = split_byline("By " + text)
     if people or wires:
-        return [p for p in map(_trim, people) if is_name(p)] + wires
+        return [p for p in map(_trim, people) if is_name(p) and not _CREDENTIAL.match(p)] + wires
     parts = [p.strip(" .,") for p in re.split(r"\s*(?:,\s*and\s+|,|;|\s+and\s+|\s*&\s*)\s*", text) if p.strip(" .,")]
     names: list[str] = []
     for part in map(_trim, parts):
