@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -18,7 +17,7 @@ from newscrawl.extract.authors import clean_names, json_ld_authors
 from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, find_json_ld
-from newscrawl.extract.story import story_blocks, story_paragraphs
+from newscrawl.extract.story import page_blocks, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
@@ -190,9 +189,8 @@ class NewsSpider(SiteSpider):
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
         """trafilatura's structured blocks without what is not the story, then SectionSpider's fallbacks."""
-        # A copy: trafilatura edits the tree in place, and the byline and credit rules read it after.
-        page = copy.deepcopy(sel.root) if isinstance(sel.root, etree._Element) else sel.get()
-        paragraphs = story_paragraphs(story_blocks(page), [self.title(sel, meta), *meta.titles])
+        blocks = page_blocks(sel.root) if isinstance(sel.root, etree._Element) else story_blocks(sel.get())
+        paragraphs = story_paragraphs(blocks, [self.title(sel, meta), *meta.titles])
         if paragraphs:
             return paragraphs, "trafilatura"
         return super().body_paragraphs(sel, meta)
