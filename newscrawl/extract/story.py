@@ -84,15 +84,24 @@ def page_blocks(root: etree._Element) -> list[Block]:
     pass (with its fallback extractors) runs too, and wins when it keeps every block of the fast
     pass and more (a longer text that drops them is another block of the page, not more story).
     """
-    blocks = story_blocks(copy.deepcopy(root))
+    blocks = story_blocks(_copy(root))
     kept = sum(len(block.text) for block in blocks)
     if kept >= RECHECK_SHARE * _prose_length(root):
         return blocks
-    full = story_blocks(copy.deepcopy(root), fast=False)
+    full = story_blocks(_copy(root), fast=False)
     texts = {block.text for block in full}
     if sum(len(block.text) for block in full) > kept and all(block.text in texts for block in blocks):
         return full
     return blocks
+
+
+def _copy(root: etree._Element) -> etree._Element:
+    """A copy of the page without comments and processing instructions, their tails kept: trafilatura
+    removes them with their tails (AP's ``<a>from the pandemic</a><!-- -->, but the effects…``),
+    which its own parser never meets since it drops them while parsing."""
+    page = copy.deepcopy(root)
+    etree.strip_tags(page, etree.Comment, etree.ProcessingInstruction)
+    return page
 
 
 def _prose_length(root: etree._Element) -> int:
