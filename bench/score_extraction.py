@@ -154,8 +154,9 @@ def plain_trafilatura(html: bytes, **options: object) -> Extracted:
 
 def newspaper4k(html: bytes, url: str) -> Extracted:
     start = time.process_time()
-    article = newspaper.Article(url)
-    article.download(input_html=html.decode("utf-8", errors="replace"))
+    # Offline: no image downloads (top-image scoring) and no "read more" page fetches.
+    article = newspaper.Article(url, fetch_images=False)
+    article.download(input_html=html.decode("utf-8", errors="replace"), ignore_read_more=True)
     article.parse()
     seconds = time.process_time() - start
     return Extracted(article.text or "", article.title, list(article.authors), None, day_of(article.publish_date), seconds)
