@@ -2,14 +2,14 @@
 
 Not a test: run it by hand, e.g.::
 
-    .venv/bin/python bench/stories.py quality --naeb ../shared/pages/naeb
-    .venv/bin/python bench/stories.py quality --naeb ../shared/pages/naeb --sweep
+    .venv/bin/python bench/stories.py quality
+    .venv/bin/python bench/stories.py quality --sweep
     .venv/bin/python bench/stories.py cost                       # 10k and 100k, both backends
     .venv/bin/python bench/stories.py cost --sizes 10000 --backends sqlite
 
 **quality** takes real article texts: the reviewed bodies of the real pages in
-``tests/sites/*/`` and, with ``--naeb DIR``, the 421 NAEB articles (``ground-truth.json`` of the
-public article-extraction dataset, read from DIR; nothing is copied). From every text long
+``tests/sites/*/`` and the 421 NAEB articles (the truth in ``tests/data/naeb/``, or
+``ground-truth.json`` of the public article-extraction dataset with ``--naeb DIR``). From every text long
 enough to cluster it makes one syndication variant per kind of change sites make to wire copy
 (:data:`KINDS`), and counts a variant found when the real clustering
 (:mod:`newscrawl.neardup`: LSH band keys shared, then containment verified) links it to its
@@ -28,7 +28,6 @@ on SQLite and PostgreSQL, with CPU time and the load average beside every figure
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -37,7 +36,7 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import combinations
@@ -96,10 +95,16 @@ def test_texts() -> list[Text]:
     return [text for text, _ in unique]
 
 
-def naeb_texts(folder: Path) -> list[Text]:
-    """The NAEB articles whose page is in ``folder/html`` (421 of the 424 truths)."""
-    truth = json.loads((folder / "ground-truth.json").read_text())
-    present = {p.name.split(".")[0] for p in (folder / "html").glob("*.html.gz")}
+def naeb_texts(folder: Path | None) -> list[Text]:
+    """The NAEB articles whose page is kept (421 of the 424 truths): the repository's copy, or ``folder``'s."""
+    if folder is None:
+        from tests.support import naeb
+
+        truth = naeb.truth()
+        present = set(naeb.html_pages())
+    else:
+        truth = json.loads((folder / "ground-truth.json").read_text())
+        present = {p.name.split(".")[0] for p in (folder / "html").glob("*.html.gz")}
     return [
         Text(f"naeb/{key}", value["title"], value["articleBody"])
         for key, value in sorted(truth.items())
@@ -400,14 +405,14 @@ TITLES: dict[str, str] = {}
 
 def run_quality(args: argparse.Namespace) -> None:
     texts = test_texts()
-    naeb = naeb_texts(Path(args.naeb)) if args.naeb else []
+    naeb = naeb_texts(Path(args.naeb) if args.naeb else None)
     distinct = naeb + texts
     TITLES.update({t.key: t.title or t.key for t in distinct})
     print(f"{len(texts)} real texts from tests/, {len(naeb)} NAEB texts")
     texts = texts + naeb
     topics_idx = topic_pairs(distinct, args.topics)
     topics = {(distinct[i].key, distinct[j].key) for i, j, _ in topics_idx}
-    print(f"same-topic pairs, e.g.: " + "; ".join(
+    print("same-topic pairs, e.g.: " + "; ".join(
         f"{distinct[i].title[:50]!r} / {distinct[j].title[:50]!r}" for i, j, _ in topics_idx[:3]))
     if args.sweep:
         print("| shingle words | bands x rows | containment | recall | worst kind | wrong links | precision |")
@@ -607,7 +612,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quality")
-    q.add_argument("--naeb", metavar="DIR", help="the NAEB folder (ground-truth.json, html/)")
+    q.add_argument("--naeb", metavar="DIR", help="another NAEB folder (ground-truth.json, html/); default: tests/data/naeb")
     q.add_argument("--sweep", action="store_true", help="try other shingle sizes, bandings, thresholds")
     q.add_argument("--topics", type=int, default=300, help="same-topic pairs to hold apart")
     q.set_defaults(func=run_quality)

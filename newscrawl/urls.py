@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -113,25 +112,3 @@ def rebase(url: str, origin_of: str) -> str:
     """``url``'s path and query on the scheme and host of ``origin_of`` (a feed on a mirror)."""
     target, origin = urlsplit(url), urlsplit(origin_of)
     return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, ""))
-
-
-# Path segments of pages that list articles rather than being one.
-_NOT_ARTICLE = re.compile(
-    r"/(?:tags?|topics?|category|categories|author|authors|page|search|about|contact|newsletters?"
-    r"|subscribe|login|video|videos|live|podcasts?|gallery|photos?)(?:/|$)",
-    re.I,
-)
-_DATED = re.compile(r"/(?:19|20)\d{2}/[01]?\d/")
-_NUMERIC_ID = re.compile(r"\d{6,}")
-
-
-def looks_like_article(path: str) -> bool:
-    """A path that names one story: a long slug, a date, or a long numeric ID; never a tag/author page."""
-    if _NOT_ARTICLE.search(path):
-        return False
-    slug = path.rstrip("/").rsplit("/", 1)[-1]
-    return (
-        len(re.split(r"[-_]", slug)) >= 4
-        or bool(_NUMERIC_ID.search(slug))
-        or (bool(_DATED.search(path + "/")) and len(slug) > 8)
-    )

@@ -40,7 +40,8 @@ class Routing:
 
     def route(self, url: str) -> tuple[str | None, str]:
         """(spider, "") or (None, reason): ``not_article`` or ``unknown_site``."""
-        from newscrawl.urls import looks_like_article, registrable_domain, url_path
+        from newscrawl.extract.links import looks_like_article
+        from newscrawl.urls import registrable_domain, url_path
 
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
