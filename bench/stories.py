@@ -235,7 +235,8 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 #: The banding the store uses, decided with the band keys it stores (newscrawl.neardup).
 STORE = "store"
-_SWEEP_PERMUTATIONS = neardup.MinHash(num_perm=128, seed=1, scheme="affine32").permutations
+MinHash = neardup._minhash()[0]
+_SWEEP_PERMUTATIONS = MinHash(num_perm=128, seed=1, scheme="affine32").permutations
 
 
 @dataclass
@@ -248,7 +249,7 @@ class Indexed:
 
 def index(key: str, body: str, size: int) -> Indexed:
     sh = neardup.shingles(body, size)
-    minhash = neardup.MinHash(num_perm=128, hashfunc=neardup._identity,
+    minhash = MinHash(num_perm=128, hashfunc=neardup._identity,
                               permutations=_SWEEP_PERMUTATIONS, scheme="affine32")
     minhash.update_batch(list(sh))
     return Indexed(key, sh, minhash.hashvalues, frozenset(neardup.band_keys(neardup.signature(sh))))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from datasketch import MinHash
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Words per shingle. Chosen by bench/stories.py --sweep: 3 to 6 words found as many copies;
 #: with 4, a shared quote or name list is few shingles, and an edited word breaks only 4.
@@ -36,7 +38,15 @@ SEED = 20261202
 _WORD = re.compile(r"[^\W_]+")
 #: datasketch 2's default scheme, named: a later default must not change stored keys.
 _SCHEME = "affine32"
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME).permutations
+
+
+@functools.cache
+def _minhash() -> tuple[Any, Any]:
+    """datasketch's MinHash class and our permutations, imported on first use: the package
+    imports scipy (~55 MB of RSS), which a crawl that stores nothing should not carry."""
+    from datasketch import MinHash
+
+    return MinHash, MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME).permutations
 
 
 def words(text: str) -> list[str]:
@@ -68,8 +78,9 @@ def _identity(value: int) -> int:
 
 def signature(hashes: Iterable[int]) -> np.ndarray:
     """The MinHash signature (``NUM_PERM`` values) of a set of 32-bit shingle hashes."""
-    minhash = MinHash(
-        num_perm=NUM_PERM, hashfunc=_identity, permutations=_PERMUTATIONS, scheme=_SCHEME
+    minhash_class, permutations = _minhash()
+    minhash = minhash_class(
+        num_perm=NUM_PERM, hashfunc=_identity, permutations=permutations, scheme=_SCHEME
     )
     minhash.update_batch(list(hashes))
     return minhash.hashvalues
