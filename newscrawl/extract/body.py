@@ -62,6 +62,10 @@ def element_text(element: etree._Element) -> str:
     """All descendant text of ``element`` except script/style/noscript/template, whitespace-normalised."""
     if _inside_non_text(element):
         return ""
+    tag = _tag(element)
+    if tag is not None and tag not in NON_TEXT_TAGS and not len(element):
+        # No children (most paragraphs): the walk below would give its text between spaces.
+        return " ".join((element.text or "").split())
     parts: list[str] = []
     hidden = 0  # depth inside a skipped subtree; iterative because libxml2 nests 2,000+ levels deep
     for event, node in etree.iterwalk(element, events=("start", "end", "comment", "pi")):
