@@ -13,7 +13,19 @@ from newscrawl import settings as project_settings
 from newscrawl.extensions.gctuning import GcTuning
 
 
-def test_a_crawl_freezes_start_up_objects_and_collects_less_often_then_undoes_both() -> None:
+def test_a_crawl_freezes_start_up_objects_and_keeps_pythons_threshold_by_default() -> None:
+    before = gc.get_threshold()
+    tuning = build_from_crawler(GcTuning, get_crawler())
+    try:
+        tuning.engine_started()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == before
+    finally:
+        tuning.engine_stopped()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_threshold_set_collects_less_often_during_the_crawl_then_is_undone() -> None:
     before = gc.get_threshold()
     tuning = build_from_crawler(GcTuning, get_crawler(settings_dict={"GC_TUNING_THRESHOLD": 25_000}))
     try:
