@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+import trafilatura
 from parsel import Selector
 from scrapy.http import TextResponse
 
@@ -47,8 +48,6 @@ def looks_like_article(path: str) -> bool:
 
 def trafilatura_paragraphs(html: str) -> list[str]:
     """Main-text paragraphs by trafilatura (no comments, no tables), one per extracted line."""
-    import trafilatura  # ~0.4 s to import: every crawl loads this module, only `news` reads with it
-
     text = trafilatura.extract(html, include_comments=False, include_tables=False, deduplicate=False)
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
