@@ -11,7 +11,13 @@ general political vocabulary and per-topic words, so a topic word occurs in a
 realistic share of articles), 300-800 words each, inserted in bulk through the
 real schema (migrations, FTS triggers, generated tsvector). Each size then runs
 the same ~50 searches (words, phrases, prefixes, with and without filters) and
-~50 filtered listings through :mod:`newscrawl.query`, and prints p50/p95.
+~50 filtered listings through :mod:`newscrawl.query`, and prints p50/p95, each
+figure with the load average beside it. Beside wall time, a steadier figure: the
+search's CPU time on SQLite (it runs in this process), the shared buffers each
+search touches on PostgreSQL. And the quality of the results against ranking
+every match (the exact top 20, fetched and sorted here): identical top 20s,
+mean top-20 overlap, mean NDCG@20 with the exact scores as gains. With two
+sizes, the growth from the smaller to the larger is printed.
 Without ``--pg-url`` a throwaway PostgreSQL cluster is started (tests/support).
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import random
 import statistics
@@ -35,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import create_engine, event, func, insert, select, text, true  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from newscrawl import query  # noqa: E402
@@ -267,52 +274,119 @@ def list_queries(rng: random.Random, n: int = 50) -> list[tuple[query.ArticleFil
     return out
 
 
-def _timed(action: Callable[[], Any]) -> float:
-    started = time.perf_counter()
+def _timed(action: Callable[[], Any]) -> tuple[float, float]:
+    """(wall ms, this process's CPU ms): SQLite works in this process, so its CPU time is a
+    steadier figure than wall time on a loaded machine; PostgreSQL's work is the server's."""
+    wall, cpu = time.perf_counter(), time.process_time()
     action()
-    return (time.perf_counter() - started) * 1000
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+
+def _searches() -> list[tuple[str, query.ArticleFilter]]:
+    return [(s, query.ArticleFilter()) if isinstance(s, str) else (s[0], query.ArticleFilter(**s[1]))
+            for s in SEARCHES]
 
 
 def measure(url: str, seed: int) -> dict[str, list[float]]:
     engine = open_database(url)
     rng = random.Random(seed)
-    timings: dict[str, list[float]] = {"search": [], "list": []}
-    searches = [(s, {}) if isinstance(s, str) else s for s in SEARCHES]
+    timings: dict[str, list[float]] = {"search": [], "search_cpu": [], "list": []}
+    searches = _searches()
     lists = list_queries(rng)
-    for q, f in searches[:5]:  # warm the caches once
-        query.search(engine, q, filters=query.ArticleFilter(**f), limit=20)
-    for q, f in searches:
-        filters = query.ArticleFilter(**f)
-        timings["search"].append(
-            _timed(lambda: query.search(engine, q, filters=filters, limit=20))  # noqa: B023
-        )
+    for q, filters in searches[:5]:  # warm the caches once
+        query.search(engine, q, filters=filters, limit=20)
+    for q, filters in searches:
+        wall, cpu = _timed(lambda: query.search(engine, q, filters=filters, limit=20))  # noqa: B023
+        timings["search"].append(wall)
+        timings["search_cpu"].append(cpu)
     for filters, offset in lists:
         timings["list"].append(
-            _timed(lambda: query.list_articles(engine, filters, 20, offset))  # noqa: B023
+            _timed(lambda: query.list_articles(engine, filters, 20, offset))[0]  # noqa: B023
         )
     engine.dispose()
     return timings
 
 
-def exact_agreement(url: str) -> tuple[int, int]:
-    """(searches whose top 20 equal the top 20 of ranking every match, searches): PostgreSQL
-    ranks only the newest ``query.PG_SEARCH_CANDIDATES`` matches of a search."""
+def exact_ranking(conn: Any, text_: str, filters: query.ArticleFilter) -> list[tuple[int, float]]:
+    """(id, score) of the top 20 of ranking *every* match, higher score first: the reference
+    a search is judged against. Every match's score is fetched and sorted here, so no LIMIT,
+    candidate bound or window of the code under test takes part."""
+    terms = query.search_terms(text_)
+    dialect = conn.dialect.name
+    clauses = query._filter_clauses(filters, dialect)
+    if dialect == "sqlite":
+        fts = query._FTS_TABLE
+        score = -func.bm25(query._FTS, 5.0, 1.0)
+        stmt = (
+            select(fts.c.rowid, score, fts.c.rowid)
+            .where(query._FTS.op("MATCH")(query.fts5_query(terms)))
+            .where(fts.c.rowid.in_(select(ArticleRow.id).where(*clauses)) if clauses else true())
+        )
+    else:
+        tsq = query._pg_tsquery(terms)
+        stmt = select(
+            ArticleRow.id, func.ts_rank_cd(query._PG_VECTOR, tsq), ArticleRow.published_at
+        ).where(query._PG_VECTOR.op("@@")(tsq), *clauses)
+    rows = conn.execute(stmt).all()
+    # Ties: newest first on PostgreSQL (published_at, id), newest-inserted first on SQLite.
+    rows.sort(key=lambda r: (r[1], r[2], r[0]), reverse=True)
+    return [(r[0], float(r[1])) for r in rows[:20]]
+
+
+def ndcg(got: list[float], ideal: list[float]) -> float:
+    """NDCG of a result list whose items have the reference scores ``got`` (gain = score)."""
+    def dcg(scores: list[float]) -> float:
+        return sum(score / math.log2(k + 2) for k, score in enumerate(scores))
+    return dcg(got) / dcg(ideal) if ideal and dcg(ideal) > 0 else 1.0
+
+
+def quality(url: str) -> tuple[int, float, float, int]:
+    """(searches whose top 20 equal the exact top 20, mean overlap of the two top 20s, mean
+    NDCG@20 with the exact scores as gains, searches). A hit's rank is its exact score on both
+    backends (bm25 over the FTS index; ts_rank_cd over the whole vector), so it is the gain."""
     engine = open_database(url)
-    bounded = query.PG_SEARCH_CANDIDATES
-    same = 0
+    same, overlaps, ndcgs = 0, [], []
     try:
-        for q, f in [(s, {}) if isinstance(s, str) else s for s in SEARCHES]:
-            filters = query.ArticleFilter(**f)
-            got = [hit.id for hit in query.search(engine, q, filters=filters, limit=20)]
-            query.PG_SEARCH_CANDIDATES = 10**12
-            try:
-                exact = [hit.id for hit in query.search(engine, q, filters=filters, limit=20)]
-            finally:
-                query.PG_SEARCH_CANDIDATES = bounded
-            same += got == exact
+        with engine.connect() as conn:
+            for q, filters in _searches():
+                hits = query.search(engine, q, filters=filters, limit=20)
+                exact = exact_ranking(conn, q, filters)
+                conn.rollback()
+                ids = [hit.id for hit in hits]
+                same += ids == [i for i, _ in exact]
+                overlaps.append(len(set(ids) & {i for i, _ in exact}) / len(exact) if exact else 1.0)
+                ndcgs.append(ndcg([hit.rank for hit in hits], [score for _, score in exact]))
     finally:
         engine.dispose()
-    return same, len(SEARCHES)
+    return same, statistics.mean(overlaps), statistics.mean(ndcgs), len(SEARCHES)
+
+
+def pg_buffers(url: str) -> list[int]:
+    """Shared buffers each search touches on PostgreSQL (EXPLAIN ANALYZE BUFFERS of every
+    statement the search runs, replayed in its transaction): a count the machine's load does
+    not change."""
+    engine = open_database(url)
+    counted: list[int] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith(("EXPLAIN", "SET")):
+            return
+        with conn.connection.dbapi_connection.cursor() as raw:
+            raw.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
+            plan = raw.fetchone()[0][0]
+        counted.append(plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get("Shared Read Blocks", 0))
+
+    event.listen(engine, "after_cursor_execute", explain)
+    per_search = []
+    try:
+        for q, filters in _searches():
+            counted.clear()
+            query.search(engine, q, filters=filters, limit=20)
+            per_search.append(sum(counted))
+    finally:
+        event.remove(engine, "after_cursor_execute", explain)
+        engine.dispose()
+    return per_search
 
 
 def _load() -> str:
@@ -349,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args(argv)
 
-    results: list[tuple[str, int, str, float, float]] = []
+    results: dict[tuple[str, int], dict[str, Any]] = {}
     with ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)
@@ -375,39 +449,63 @@ def main(argv: list[str] | None = None) -> int:
                     cleanup = lambda c=ctx: c.__exit__(None, None, None)  # noqa: E731
                 try:
                     seconds = fill(url, size, args.seed, tuple(args.words))
-                    print(f"# {backend}: filled {size} articles in {seconds:.1f} s", flush=True)
-                    for op, values in measure(url, args.seed).items():
-                        results.append(
-                            (backend, size, op, percentile(values, 50), percentile(values, 95))
-                        )
-                        print(
-                            f"# {backend} {size} {op}: p50 {results[-1][3]:.1f} ms, "
-                            f"p95 {results[-1][4]:.1f} ms ({len(values)} queries; {_load()})",
-                            flush=True,
-                        )
-                    if backend == "postgresql":
-                        same, total = exact_agreement(url)
-                        print(f"# {backend} {size}: {same}/{total} searches have the top 20 of ranking "
-                              f"every match; the others match more than {query.PG_SEARCH_CANDIDATES} "
-                              "articles and rank the newest of them", flush=True)
+                    print(f"# {backend}: filled {size} articles in {seconds:.1f} s ({_load()})", flush=True)
+                    results[backend, size] = run_size(url, backend, size, args.seed)
                 finally:
                     cleanup()
+    report(results, args.backends, sorted(args.sizes))
+    return 0
+
+
+def run_size(url: str, backend: str, size: int, seed: int) -> dict[str, Any]:
+    """Every figure for one archive, each printed as it is measured with the load beside it."""
+    out: dict[str, Any] = {}
+    for op, values in measure(url, seed).items():
+        if op == "search_cpu" and backend != "sqlite":
+            continue
+        out[op] = (percentile(values, 50), percentile(values, 95), _load_1min())
+        unit = "CPU ms" if op == "search_cpu" else "ms"
+        print(f"# {backend} {size} {op}: p50 {out[op][0]:.1f} {unit}, p95 {out[op][1]:.1f} {unit} "
+              f"({len(values)} queries; {_load()})", flush=True)
+    if backend == "postgresql":
+        buffers = pg_buffers(url)
+        out["buffers"] = (percentile(buffers, 50), percentile(buffers, 95), _load_1min())
+        print(f"# {backend} {size} search buffers: p50 {out['buffers'][0]:.0f}, p95 {out['buffers'][1]:.0f} "
+              f"(shared buffers touched per search; {_load()})", flush=True)
+    same, overlap, mean_ndcg, total = quality(url)
+    out["quality"] = (same, overlap, mean_ndcg, total)
+    print(f"# {backend} {size} search quality against ranking every match: {same}/{total} identical "
+          f"top 20, mean top-20 overlap {overlap:.2f}, mean NDCG@20 {mean_ndcg:.3f} ({_load()})", flush=True)
+    return out
+
+
+def _load_1min() -> float:
+    return os.getloadavg()[0]
+
+
+def report(results: dict[tuple[str, int], dict[str, Any]], backends: list[str], sizes: list[int]) -> None:
     print()
-    print(f"{'backend':<11} {'rows':>7}  {'op':<6} {'p50 ms':>8} {'p95 ms':>8}   ({_load()} at the end)")
-    for backend, size, op, p50, p95 in results:
-        print(f"{backend:<11} {size:>7}  {op:<6} {p50:>8.1f} {p95:>8.1f}")
-    by_key = {(b, s, o): (p50, p95) for b, s, o, p50, p95 in results}
-    sizes = sorted(args.sizes)
+    print(f"{'backend':<11} {'rows':>7}  {'search p50/p95 ms':>18} {'load':>5}  {'steady p50/p95':>22}  "
+          f"{'identical':>9} {'overlap':>7} {'NDCG@20':>7}  {'list p50/p95 ms':>16}")
+    for (backend, size), r in results.items():
+        steady = r.get("search_cpu") or r.get("buffers")
+        kind = "CPU ms" if "search_cpu" in r else "buffers"
+        same, overlap, mean_ndcg, total = r["quality"]
+        print(f"{backend:<11} {size:>7}  {r['search'][0]:>8.1f} /{r['search'][1]:>8.1f} {r['search'][2]:>5.1f}  "
+              f"{steady[0]:>8.1f} /{steady[1]:>8.1f} {kind:<7}  {same:>4}/{total:<4} {overlap:>7.2f} {mean_ndcg:>7.3f}  "
+              f"{r['list'][0]:>7.1f} /{r['list'][1]:>7.1f}")
+    print(f"({_load()} at the end)")
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         print()
-        print(f"growth {small} -> {large} rows ({large / small:.0f}x data):")
-        for backend in args.backends:
-            for op in ("search", "list"):
-                a, b = by_key.get((backend, small, op)), by_key.get((backend, large, op))
-                if a and b:
-                    print(f"  {backend:<11} {op:<6} p50 x{b[0] / a[0]:.2f}  p95 x{b[1] / a[1]:.2f}")
-    return 0
+        print(f"growth {small} -> {large} rows ({large / small:.0f}x data), p50 / p95:")
+        for backend in backends:
+            a, b = results.get((backend, small)), results.get((backend, large))
+            if not (a and b):
+                continue
+            for op in ("search", "search_cpu", "buffers", "list"):
+                if op in a and op in b:
+                    print(f"  {backend:<11} {op:<10} x{b[op][0] / a[op][0]:.2f} / x{b[op][1] / a[op][1]:.2f}")
 
 
 if __name__ == "__main__":

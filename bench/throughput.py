@@ -16,6 +16,8 @@ on 127.0.0.1. Each variant is a real subprocess, side by side in one run:
   fetching the same pages and extracting only the title (the limit to measure against);
 * ``sqlite``: ``scrapy crawl japantoday`` with every pipeline, middleware and
   extension, into a fresh SQLite file;
+* ``sqlite-noarchive``: the same with the WARC archive off (``ARCHIVE_ENABLED=False``): the
+  archive's cost is the difference to ``sqlite`` (its size per 1,000 articles is printed);
 * ``postgresql``: the same into a fresh PostgreSQL database (a throwaway cluster
   from ``tests/support/postgres.py`` unless ``--pg-url`` is given).
 
@@ -54,7 +56,7 @@ import genmirror  # noqa: E402  (bench/ is not a package)
 
 SCRAPY = Path(sys.executable).with_name("scrapy")
 TIME = Path("/usr/bin/time")
-VARIANTS = ("reference", "sqlite", "postgresql")
+VARIANTS = ("reference", "sqlite", "sqlite-noarchive", "postgresql")
 #: Identical for the reference and the real crawls.
 MIRROR_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -192,6 +194,8 @@ class Bench:
             command = [str(SCRAPY), "crawl", "japantoday"]
         command += ["-a", f"start_url={self.start_url}", "-a", f"max_pages={self.max_pages}"]
         settings = {**MIRROR_SETTINGS, "CONCURRENT_ITEMS": str(concurrent_items)}
+        if variant == "sqlite-noarchive":
+            settings["ARCHIVE_ENABLED"] = "False"
         if database_url:
             settings["DATABASE_URL"] = database_url
         for name, value in settings.items():
@@ -382,11 +386,16 @@ def main(argv: list[str]) -> int:
                     runs = []
                     for attempt in range(args.repeat):
                         url = {"reference": None, "sqlite": f"sqlite:///{workdir}/run-{value}-{attempt}.db",
+                               "sqlite-noarchive": f"sqlite:///{workdir}/run-{value}-{attempt}-noarchive.db",
                                "postgresql": pg.new() if pg else None}[variant]
                         label = f"{variant}-ci{value}-{attempt}"
                         run = bench.run(variant, value, url, label)
                         print(f"  {label}: {run.pages} pages in {run.seconds:.1f} s ({run.pages_per_s:.1f}/s), "
-                              f"RSS {run.rss_mb or 0:.0f} MB (tree {run.tree_rss_mb or 0:.0f} MB), rows {run.rows}",
+                              f"RSS {run.rss_mb or 0:.0f} MB (tree {run.tree_rss_mb or 0:.0f} MB), rows {run.rows}, "
+                              f"CPU {run.cpu_seconds or 0:.1f} s (load {os.getloadavg()[0]:.1f})"
+                              + (f", archive {run.stats['archive/bytes'] / 1e6:.1f} MB in {run.stats['archive/records']:.0f} "
+                                 f"responses ({run.stats['archive/bytes'] / run.rows * 1000 / 1e6:.1f} MB per 1,000 articles)"
+                                 if run.stats.get("archive/bytes") and run.rows else ""),
                               flush=True)
                         runs.append(run)
                         if url and attempt == 0 and value == values[0] and not args.no_incremental:

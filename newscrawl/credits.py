@@ -46,6 +46,8 @@ _WIRES: dict[str, tuple[str, str | None]] = {
     "PTI": (r"press trust of india", r"PTI"),
     "Bernama": (r"bernama", None),
 }
+#: The canonical names of the news agencies above, as ``credit`` stores them.
+WIRE_AGENCIES = frozenset(_WIRES)
 
 
 def _alias_re(name: str, *, whole: bool) -> re.Pattern[str]:

@@ -81,3 +81,10 @@ class Article:
 
     content_hash: str | None = None
     """SHA-256 hex of the normalised title and body (set by the clean pipeline)."""
+
+    warc_file: str | None = None
+    """WARC file holding the response the article was read from: a name in the crawl's archive
+    folder, or an absolute path (an imported file); ``None`` when not archived."""
+
+    warc_offset: int | None = None
+    """Byte offset of that response record in ``warc_file`` (the start of its gzip member)."""

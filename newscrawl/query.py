@@ -33,9 +33,11 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from newscrawl.db.engine import open_database
-from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun
+from newscrawl.db.models import ArticleRevision, ArticleRow, CrawlRun, StoryMember
 from newscrawl.urls import canonicalize_url
 
 #: Markers the database puts around matched words in snippets (replaced before returning).
@@ -126,6 +128,7 @@ class ArticleSummary:
     credit: str | None
     authors: list[str]
     word_count: int | None
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ class Revision:
     first_seen_at: datetime
     last_seen_at: datetime
     replaced_at: datetime
+    #: ``crawl`` (the site changed the text) or ``re-extraction`` (``newscrawl reparse``).
+    kind: str = "crawl"
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,11 @@ class ArticleDetail:
     content_hash: str
     first_seen_at: datetime
     last_seen_at: datetime
+    story_id: int | None = None
     revisions: list[Revision] = field(default_factory=list)
+    #: The WARC record of the response this version was read from, or None.
+    warc_file: str | None = None
+    warc_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +294,14 @@ def _highlight(snippet: str | None, markers: tuple[str, str]) -> str:
 
 # --- Statements ---------------------------------------------------------------
 
+#: The article's story (newscrawl/db/stories.py); NULL for an article never clustered.
+_STORY_ID = (
+    select(StoryMember.story_id)
+    .where(StoryMember.article_id == ArticleRow.id)
+    .scalar_subquery()
+    .label("story_id")
+)
+
 _SUMMARY_COLUMNS = (
     ArticleRow.id,
     ArticleRow.url,
@@ -295,6 +312,7 @@ _SUMMARY_COLUMNS = (
     ArticleRow.credit,
     ArticleRow.authors,
     ArticleRow.word_count,
+    _STORY_ID,
 )
 
 
@@ -360,33 +378,60 @@ def search(
     limit: int = 20,
     offset: int = 0,
     highlight: tuple[str, str] = ("[", "]"),
+    collapse: bool = False,
 ) -> list[SearchHit]:
     """Articles whose title or body match ``query``, best first, with a snippet of the body.
 
     ``query`` is words (all must match), ``"quoted phrases"`` and ``prefix*``
     terms; anything else in it is ordinary text. ``highlight`` surrounds the
-    matched words in snippets.
+    matched words in snippets. ``collapse`` keeps one hit per story (the best ranked).
     """
+    if collapse:
+        return _collapsed(engine, query, filters, limit, offset, highlight)
     terms = search_terms(query)
     if not terms:
         return []
     with _engine(engine) as eng:
         dialect = eng.dialect.name
         clauses = _filter_clauses(filters, dialect)
-        if dialect == "sqlite":
-            stmt = _sqlite_search(terms, clauses, limit, offset)
-        elif dialect == "postgresql":
-            stmt = _postgresql_search(terms, clauses, limit, offset)
-        else:
+        if dialect not in ("sqlite", "postgresql"):
             raise NotImplementedError(f"search supports SQLite and PostgreSQL, not {dialect}")
         with eng.connect() as conn:
-            if dialect == "postgresql":
-                _plan_for_search(conn)
-            rows = conn.execute(stmt).all()
+            if dialect == "sqlite":
+                rows = conn.execute(_sqlite_search(terms, clauses, limit, offset)).all()
+            else:
+                rows = _postgresql_rows(conn, terms, clauses, limit, offset)
     return [
         SearchHit(**_summary(row), rank=float(row.rank), snippet=_highlight(row.snippet, highlight))
         for row in rows
     ]
+
+
+def _collapsed(
+    engine: EngineLike,
+    query: str,
+    filters: ArticleFilter | None,
+    limit: int,
+    offset: int,
+    highlight: tuple[str, str],
+) -> list[SearchHit]:
+    """:func:`search` with one hit per story: pages of ranked hits are read until
+    ``offset + limit`` stories were seen (an article without a story is its own)."""
+    seen: set[Any] = set()
+    kept: list[SearchHit] = []
+    page, start = max(4 * (limit + offset), 100), 0
+    with _engine(engine) as eng:
+        while len(kept) < offset + limit:
+            hits = search(eng, query, filters=filters, limit=page, offset=start, highlight=highlight)
+            for hit in hits:
+                story = hit.story_id if hit.story_id is not None else ("article", hit.id)
+                if story not in seen:
+                    seen.add(story)
+                    kept.append(hit)
+            if len(hits) < page:
+                break
+            start += page
+    return kept[offset : offset + limit]
 
 
 def _sqlite_search(
@@ -423,56 +468,166 @@ def _sqlite_search(
 def _plan_for_search(conn: Connection) -> None:
     """Keep the planner on bitmap scans for this transaction's search.
 
-    Its two other choices each read every match's TOASTed tsvector: a sequential scan when a
-    common word matches most rows (the @@ filter runs per row), or a backward scan of the
+    Its two other choices each read every match's tsvector: a sequential scan when a common
+    word matches most rows (the @@ filter runs per row), or a backward scan of the
     published_at index when a rare phrase is misestimated as common (measured: 2.5-3.5 s for
     "interest rates" at 100k rows). A bitmap scan of the GIN index reads no vector for a word
-    or a prefix, and a phrase's only for the rows holding all its words.
+    or a prefix, and a phrase's only for the rows holding all its words; ANDed with a bitmap
+    of the published_at range (see _recency_cutoffs), it visits only that range's matches.
     """
-    conn.execute(text("SET LOCAL enable_seqscan = off"))
-    conn.execute(text("SET LOCAL enable_indexscan = off"))
+    # One round trip: under load each statement waits for a core.
+    conn.execute(
+        text(
+            "SELECT set_config('enable_seqscan', 'off', true),"
+            " set_config('enable_indexscan', 'off', true)"
+        )
+    )
 
 
 #: PostgreSQL ranks exactly the newest this-many matches of a search (see _postgresql_search).
 PG_SEARCH_CANDIDATES = 1000
+#: How much wider than the planner's estimate of the matches the recency window is.
+PG_WINDOW_MARGIN = 1.5
 
 
-def _postgresql_search(
-    terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
-) -> Select[Any]:
-    # ts_rank_cd reads each match's whole tsvector, TOASTed out of line (~10 pages a row), and a
-    # common word matches most of the archive: ranking every match took 160-500 ms at 100k rows.
-    # So the newest PG_SEARCH_CANDIDATES matches are found first from the GIN index and the heap
-    # alone (id, published_at: no vector read unless a phrase needs a recheck), and only they
-    # are ranked: the same results whenever a query matches fewer, else the best of the newest.
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement, its values still bound (PostgreSQL)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+def _estimated_rows(conn: Connection, stmt: Select[Any]) -> float:
+    """The planner's row estimate for ``stmt`` (planned, not run)."""
+    plan = conn.execute(_Explain(stmt)).scalar()
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _recency_cutoffs(
+    conn: Connection, terms: Sequence[Term], clauses: list[ColumnElement[bool]], wanted: int
+) -> Iterator[datetime | None]:
+    """The published_at bound of a window of the newest articles, then ``None`` (all of them).
+
+    The newest ``wanted`` matches inside a window that holds at least ``wanted`` matches are
+    the newest ``wanted`` of the archive. The window is sized from the planner's estimate of
+    the matches (PostgreSQL keeps per-lexeme frequencies for tsvector columns), so a common
+    word visits ~1.5x ``wanted`` rows instead of every match's row (64k rows of `government`
+    at 100k articles took ~100 ms to visit before any ranking). A query estimated to match
+    fewer than ``wanted`` goes straight to the whole archive, and so does one whose window
+    held too few (a phrase is estimated as all its words anywhere, so it may match far fewer:
+    a second, wider window would cost about as much as the whole archive).
+    """
+    # The tsquery written in line (not joined as in _candidates) is a constant to the planner.
+    matching = select(ArticleRow.id).where(_PG_VECTOR.op("@@")(_pg_tsquery(terms)), *clauses)
+    matches = _estimated_rows(conn, matching)
+    if matches > wanted:
+        # Matches spread over time like articles: this share of the newest holds enough.
+        cutoff = _newest_share_cutoff(conn, wanted * PG_WINDOW_MARGIN / matches)
+        if cutoff is not None:
+            yield cutoff
+    yield None
+
+
+def _newest_share_cutoff(conn: Connection, share: float) -> datetime | None:
+    """A published_at bound above which about ``share`` of the archive lies, read from the
+    planner's equal-frequency histogram of published_at (no row or index entry is read);
+    ``None`` when the share is over half (a window saves little) or there is no histogram."""
+    if share > 0.5:
+        return None
+    bounds = conn.execute(
+        text(
+            "SELECT histogram_bounds::text::timestamptz[] FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = 'articles' "
+            "AND attname = 'published_at'"
+        )
+    ).scalar()
+    if not bounds:
+        return None
+    # Rounded towards the older bound: a window a little too wide costs little, one too
+    # narrow costs a second search of the whole archive.
+    return bounds[int((len(bounds) - 1) * (1 - share))]
+
+
+def _postgresql_rows(
+    conn: Connection,
+    terms: Sequence[Term],
+    clauses: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    wanted = PG_SEARCH_CANDIDATES
+    # One transaction per window (the planner settings are local to it); read-only: rolled back.
+    for cutoff in _recency_cutoffs(conn, terms, clauses, wanted):
+        window = clauses if cutoff is None else [*clauses, ArticleRow.published_at >= cutoff]
+        try:
+            _plan_for_search(conn)
+            rows = conn.execute(_postgresql_search(terms, window, limit, offset)).all()
+            found = rows[0].candidates if rows else _count_candidates(conn, terms, window)
+        finally:
+            conn.rollback()
+        if cutoff is None or found >= wanted:
+            return rows
+    raise AssertionError("unreachable: the last window is the whole archive")
+
+
+def _candidates(terms: Sequence[Term], clauses: list[ColumnElement[bool]]) -> Any:
+    """The newest PG_SEARCH_CANDIDATES matches (id, published_at, rank), found from the GIN
+    index and the heap alone; the rank is read from the row's in-line vector (migration 0008)."""
     tsquery = select(_pg_tsquery(terms).label("q")).subquery("tsq")
-    candidates = (
-        select(ArticleRow.id.label("id"), ArticleRow.published_at.label("published_at"))
+    return (
+        select(
+            ArticleRow.id.label("id"),
+            ArticleRow.published_at.label("published_at"),
+            func.ts_rank_cd(_PG_VECTOR, tsquery.c.q).label("rank"),
+            tsquery.c.q.label("q"),
+        )
         .select_from(ArticleRow)
         .join(tsquery, true())
         .where(_PG_VECTOR.op("@@")(tsquery.c.q), *clauses)
         .order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
         .limit(PG_SEARCH_CANDIDATES)
-        .subquery("candidates")
     )
-    rank = func.ts_rank_cd(_PG_VECTOR, tsquery.c.q)
+
+
+def _count_candidates(
+    conn: Connection, terms: Sequence[Term], clauses: list[ColumnElement[bool]]
+) -> int:
+    counted = select(func.count()).select_from(_candidates(terms, clauses).subquery())
+    return int(conn.execute(counted).scalar_one())
+
+
+def _postgresql_search(
+    terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
+) -> Select[Any]:
+    # Ranking every match read each match's whole tsvector, and a common word matches most of
+    # the archive: 160-500 ms at 100k rows. So only the newest PG_SEARCH_CANDIDATES matches
+    # are ranked: the same results whenever a query matches fewer, else the best of the newest.
+    # `candidates` says how many there were, so the caller knows whether a window was enough.
+    candidates = _candidates(terms, clauses).cte("candidates")
     page = (
-        select(candidates.c.id, rank.label("rank"), tsquery.c.q)
-        .select_from(candidates)
-        .join(ArticleRow, ArticleRow.id == candidates.c.id)
-        .join(tsquery, true())
-        .order_by(rank.desc(), candidates.c.published_at.desc(), candidates.c.id.desc())
+        select(candidates.c.id, candidates.c.rank, candidates.c.q)
+        .order_by(
+            candidates.c.rank.desc(), candidates.c.published_at.desc(), candidates.c.id.desc()
+        )
         .limit(limit)
         .offset(offset)
         .subquery("page")
     )
+    found = select(func.count()).select_from(candidates).scalar_subquery()
     options = (
         f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxWords=35, MinWords=15, "
         'MaxFragments=2, FragmentDelimiter=" … "'
     )
     snippet = func.ts_headline(_PG_CONFIG, ArticleRow.body, page.c.q, options)
     return (
-        select(*_SUMMARY_COLUMNS, page.c.rank, snippet.label("snippet"))
+        select(*_SUMMARY_COLUMNS, page.c.rank, snippet.label("snippet"), found.label("candidates"))
         .select_from(page)
         .join(ArticleRow, ArticleRow.id == page.c.id)
         .order_by(page.c.rank.desc(), ArticleRow.published_at.desc(), ArticleRow.id.desc())
@@ -505,7 +660,7 @@ def url_candidates(url: str) -> list[str]:
 def get_article(engine: EngineLike, url_or_id: str | int) -> ArticleDetail | None:
     """The article with this id (an int or ASCII digits) or URL (see :func:`url_candidates`)."""
     with _engine(engine) as eng, eng.connect() as conn:
-        columns = list(ArticleRow.__table__.columns)
+        columns = [*ArticleRow.__table__.columns, _STORY_ID]
         if isinstance(url_or_id, int) or (url_or_id.isascii() and url_or_id.isdigit()):
             if not 0 < int(url_or_id) <= MAX_ID:
                 return None
@@ -536,7 +691,7 @@ def iter_articles(
     PostgreSQL), so memory stays flat whatever the archive's size.
     """
     with _engine(engine) as eng:
-        stmt = select(*ArticleRow.__table__.columns).where(
+        stmt = select(*ArticleRow.__table__.columns, _STORY_ID).where(
             *_filter_clauses(filters, eng.dialect.name)
         )
         with eng.connect() as conn:
@@ -546,8 +701,8 @@ def iter_articles(
 
 
 def export_columns() -> list[str]:
-    """The keys of :func:`iter_articles`' dicts, in table order."""
-    return [column.key for column in ArticleRow.__table__.columns]
+    """The keys of :func:`iter_articles`' dicts, in table order, then ``story_id``."""
+    return [column.key for column in ArticleRow.__table__.columns] + ["story_id"]
 
 
 def known_sources(engine: EngineLike) -> list[str]:

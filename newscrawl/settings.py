@@ -50,6 +50,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's redirects, counting the requests lost to a loop.
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "newscrawl.middlewares.redirect.RedirectLoopMiddleware": 600,
+    # Next to the downloader (above decompression, redirects, retries): archives responses as received.
+    "newscrawl.archive.middleware.ArchiveMiddleware": 890,
 }
 # Scrapy's HTTP/1.1 handler, with the response header section capped (DOWNLOAD_MAXHEADERS*).
 DOWNLOAD_HANDLERS = {
@@ -103,6 +105,8 @@ EXTENSIONS = {
 # The articles table is the seen-state: known articles are not fetched again.
 SPIDER_MIDDLEWARES = {
     "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
+    # Each article gets the WARC file and offset of the response it was read from.
+    "newscrawl.archive.location.ArchiveLocationMiddleware": 650,
 }
 INCREMENTAL_REFRESH_HOURS = 48
 INCREMENTAL_STOP_AFTER_KNOWN = 5
@@ -113,11 +117,29 @@ SITEMAP_MAX_URLS = 50_000
 # Child sitemaps followed from sitemap indexes in one crawl, however deep they nest.
 SITEMAP_MAX_DOCUMENTS = 50
 
+# --- WARC archive --------------------------------------------------------------
+# Every article and listing response, as received, in gzip-per-record WARC files
+# (newscrawl/archive/): newscrawl-archive/ beside the SQLite file, else in the working
+# directory (ARCHIVE_DIR to choose); a new file per crawl and per ARCHIVE_MAX_SIZE bytes.
+ARCHIVE_ENABLED = True
+ARCHIVE_MAX_SIZE = 1_000_000_000
+
 # --- Database ----------------------------------------------------------------
 # Any SQLAlchemy URL; SQLite file newscrawl.db in the working directory by default.
 DATABASE_URL = resolve_database_url()
 VALIDATE_EARLIEST_YEAR = EARLIEST_YEAR
 VALIDATE_FUTURE_SLACK_HOURS = FUTURE_SLACK_HOURS
+
+# --- Several machines (newscrawl worker / enqueue) ----------------------------
+# Redis shared by the workers and `newscrawl enqueue`; read only by those commands.
+DISTRIBUTED_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "").strip() or None
+DISTRIBUTED_REDIS_PREFIX = "newscrawl"
+# Requests at once to one host from all workers together (0: CONCURRENT_REQUESTS_PER_DOMAIN).
+DISTRIBUTED_HOST_CONCURRENCY = 0
+# A worker's heartbeat; one silent for DISTRIBUTED_WORKER_TTL seconds is taken as dead.
+DISTRIBUTED_HEARTBEAT_SECONDS = 2
+DISTRIBUTED_WORKER_TTL = 10
+DISTRIBUTED_POLL_SECONDS = 0.5
 
 # --- Logging -----------------------------------------------------------------
 # The crawl commands show a short console (start line, progress, one line per warning or

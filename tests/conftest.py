@@ -97,3 +97,29 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A Redis server: NEWSCRAWL_TEST_REDIS_URL if set (its database is flushed by each test that
+    uses it), else a redis-server started for this session on a free loopback port."""
+    explicit = os.environ.get("NEWSCRAWL_TEST_REDIS_URL")
+    if explicit:
+        yield explicit
+        return
+    from tests.support.redis import throwaway_redis
+
+    with throwaway_redis() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The Redis server, emptied for one test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    yield redis_server_url
+    client.flushdb()
+    client.close()

@@ -17,7 +17,7 @@ from newscrawl.db import ArticleRow, CrawlRun, open_database
 from newscrawl.spiders.discovery import (
     Listed, Sitemap, Unreadable, document_kind, parse_feed, parse_sitemap, read_document,
 )
-from newscrawl.spiders.news import NewsSpider, looks_like_article, refine_paragraphs
+from newscrawl.spiders.news import NewsSpider, looks_like_article
 from newscrawl.urls import rebase, registrable_domain
 from tests.conftest import SITES, run_crawl
 from tests.support.mirror import Mirror
@@ -171,14 +171,6 @@ def test_the_news_spider_keeps_to_its_own_tenant() -> None:
     assert not spider.on_site("https://bob.substack.com/p/a-story")
     assert not spider.on_site("https://substack.com/p/a-story")
     assert spider.source == "alice.substack.com"
-
-
-def test_refine_paragraphs() -> None:
-    block = "Body one is here. Body two is here. Body three."
-    lines = ["The Headline", "Body one is here.", "RELATED: a teaser elsewhere", "Body two is here.", "___", "Notes."]
-    assert refine_paragraphs(lines, block, "The Headline") == ["Body one is here.", "Body two is here."]
-    # A block that would keep too little is the wrong block: trafilatura is trusted.
-    assert refine_paragraphs(["A long story line " * 5, "x"], "x", None) == ["A long story line " * 5, "x"]
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,12 @@ def big_mirror() -> Iterator[str]:
         yield base + SECTION
 
 
+def own_archive(tmp_path: Path) -> dict[str, str]:
+    """The WARC archive on a disk of its own: beside the database (its default) it would fill the
+    small disk before the first batch, and these tests are about the database's and spool's disk."""
+    return {"ARCHIVE_DIR": str(tmp_path / "newscrawl-archive")}
+
+
 def crawl_args(start_url: str) -> list[str]:
     return ["-a", f"start_url={start_url}", "-a", f"max_pages={ARTICLES // 20}"]
 
@@ -292,7 +298,8 @@ def test_newscrawl_crawl_on_a_full_disk_fails_loudly_and_counts_every_article(
 ) -> None:
     db_url = f"sqlite:///{small_disk / 'newscrawl.db'}"
     log = tmp_path / "crawl.log"  # Scrapy's full log (the console keeps one line per error)
-    crawl = newscrawl_crawl(tmp_path, db_url, *crawl_args(big_mirror), settings={**PACED, "LOG_FILE": str(log)})
+    crawl = newscrawl_crawl(tmp_path, db_url, *crawl_args(big_mirror),
+                            settings={**PACED, **own_archive(tmp_path), "LOG_FILE": str(log)})
     out, err = finish(crawl)
     assert crawl.returncode == 1, err[-3000:]
     assert out.startswith("japantoday: failed UNHEALTHY;"), out
@@ -310,7 +317,8 @@ def test_scrapy_crawl_on_a_full_disk_stops_with_store_failed(
     db_url = f"sqlite:///{small_disk / 'newscrawl.db'}"
     log = tmp_path / "crawl.log"
     result = run_crawl("japantoday", tmp_path, *crawl_args(big_mirror),
-                       settings={**PACED, "DATABASE_URL": db_url, "LOG_FILE": str(log)}, timeout=240)
+                       settings={**PACED, **own_archive(tmp_path), "DATABASE_URL": db_url, "LOG_FILE": str(log)},
+                       timeout=240)
     stats = dumped_stats(log.read_text("utf-8"))
     assert_nothing_unreported(stats, stored(db_url), small_disk / "newscrawl-spool", log.read_text("utf-8"))
     assert result.returncode == 1, result.stderr[-3000:]

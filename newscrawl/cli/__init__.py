@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: each command module's ``register(subparsers)`` adds its
     sub-commands, and each sub-parser sets ``func(args) -> int``."""
     # Imported here: the command modules import this module's exit codes and CommandError.
-    from newscrawl.cli import crawl, query
+    from newscrawl.cli import crawl, query, reparse, stories, warc, worker
 
     parser = Parser(
         prog="newscrawl", description="Crawl news sites' politics sections and query the archive."
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
-    for module in (crawl, query):
+    for module in (crawl, query, stories, reparse, warc, worker):
         module.register(subparsers)
     return parser
 

@@ -137,7 +137,7 @@ def cmd_crawl(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     settings_pairs = [*(p for p in args.set or [] if not p.startswith("DATABASE_URL=")),
                       "CONSOLE_SUMMARY_STDOUT=True"]
     try:
-        with database_lock(url, args.lock_file):
+        with database_lock(url, args.lock_file, names):
             console = settings.copy()
             console.set("LOG_FILE", None, priority="cmdline")  # the crawls write the log file
             install_logging(console)
@@ -266,6 +266,11 @@ def cmd_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for run in runs:
         if len(latest.setdefault(run.spider, [])) < args.last:
             latest[run.spider].append(run)
+    from newscrawl.cli.worker import cluster_url, print_cluster
+
+    cluster = cluster_url(args)
+    if cluster and not args.json:
+        print_cluster(cluster, out)
     if not latest and not backfills:
         print("no crawls recorded yet", file=sys.stderr)
         return EXIT_OK
@@ -351,6 +356,8 @@ def register(subparsers: Any) -> None:
     status.add_argument("--database", help="SQLAlchemy URL (default: NEWSCRAWL_DATABASE_URL or newscrawl.db)")
     status.add_argument("--last", type=int, default=3, help="runs per spider (default 3)")
     status.add_argument("--json", action="store_true", help="JSON for scripts")
+    status.add_argument("--redis", help="Redis URL of the workers (default: NEWSCRAWL_REDIS_URL); shows "
+                        "workers and queues")
     status.set_defaults(func=cmd_status)
 
 

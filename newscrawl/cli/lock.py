@@ -7,8 +7,8 @@ import fcntl
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -121,41 +121,55 @@ def crawl_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def spider_advisory_key(spider: str) -> int:
+    """The advisory lock key of crawls of ``spider`` (a signed 64-bit number)."""
+    return int.from_bytes(hashlib.sha256(f"newscrawl crawl {spider}".encode()).digest()[:8], "big", signed=True)
+
+
 @contextmanager
-def advisory_lock(database_url: str) -> Iterator[None]:
+def advisory_lock(database_url: str, spiders: Sequence[str] = ()) -> Iterator[None]:
     """PostgreSQL: ``pg_try_advisory_lock`` on a connection of its own, held for the crawl.
 
-    Advisory locks belong to the database they are taken in, so every spelling of its URL
-    (``localhost`` or ``127.0.0.1``, a socket, another user) meets the same lock. Any
+    One lock per spider in ``spiders`` (so cron on two machines never crawls one spider twice at
+    once, while different spiders may run side by side); with no spider, one lock for the whole
+    database. Advisory locks belong to the database they are taken in, so every spelling of its
+    URL (``localhost`` or ``127.0.0.1``, a socket, another user) meets the same lock. Any
     user who may connect can take one; no privilege is needed. The connection's
     ``application_name`` says who holds it (``pg_stat_activity`` shows it to every user).
     """
+    keys = {spider: spider_advisory_key(spider) for spider in spiders} or {"": ADVISORY_KEY}
+    taken: list[int] = []
+    holder = None
     try:
         engine = create_database_engine(database_url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         name = f"{APPLICATION_NAME} {current().describe()}"[:63]
         connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name})
-        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
-        holder = None if taken else _advisory_holder(connection)
+        for spider, key in keys.items():
+            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                taken.append(key)
+            else:
+                holder = (spider, _advisory_holder(connection, key))
+                break
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
         raise CommandError(f"cannot take the crawl lock in {safe_url(database_url)}: {first_line(exc)}",
                            EXIT_DATABASE) from None
     try:
         if holder is not None:
-            raise CommandError(f"another crawl is running (advisory lock in {safe_url(database_url)} held "
-                               f"by {holder}); exiting", EXIT_LOCKED)
-        try:
-            yield
-        finally:
-            with suppress(SQLAlchemyError):  # a lost connection took its session's lock with it
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+            of = f" of {printable(holder[0])}" if holder[0] else ""
+            raise CommandError(f"another crawl is running (advisory lock{of} in {safe_url(database_url)} held "
+                               f"by {holder[1]}); exiting", EXIT_LOCKED)
+        yield
     finally:
+        with suppress(SQLAlchemyError):  # a lost connection took its session's locks with it
+            for key in taken:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         connection.close()
         engine.dispose()  # closes the pooled connection itself
 
 
-def _advisory_holder(connection: object) -> str:
-    unsigned = ADVISORY_KEY & 0xFFFF_FFFF_FFFF_FFFF
+def _advisory_holder(connection: object, key: int = ADVISORY_KEY) -> str:
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
     row = connection.execute(_HOLDER_SQL, {"high": unsigned >> 32, "low": unsigned & 0xFFFF_FFFF}).first()  # type: ignore[attr-defined]
     if row is None:
         return "a session that just ended"
@@ -163,11 +177,28 @@ def _advisory_holder(connection: object) -> str:
     return printable(f"{name or 'a session'} (server process {backend})")
 
 
-def database_lock(database_url: str, lock_file: str | None = None) -> AbstractContextManager[None]:
-    """The lock a crawl of ``database_url`` takes: ``lock_file`` if given, else the database's own."""
+def database_lock(
+    database_url: str, lock_file: str | None = None, spiders: Sequence[str] = ()
+) -> AbstractContextManager[None]:
+    """The lock a crawl of ``database_url`` takes: ``lock_file`` if given, else the database's own.
+
+    On PostgreSQL the per-spider advisory locks are taken in any case, ``lock_file`` or not:
+    a lock file is local to one machine, and cron on another would not see it.
+    """
+    postgresql = make_url(database_url).get_backend_name() == "postgresql"
+    if lock_file and postgresql:
+        return _both(crawl_lock(Path(lock_file)), advisory_lock(database_url, spiders))
     if lock_file:
         return crawl_lock(Path(lock_file))
-    if make_url(database_url).get_backend_name() == "postgresql":
-        return advisory_lock(database_url)
+    if postgresql:
+        return advisory_lock(database_url, spiders)
     path = default_lock_path(database_url)
     return crawl_lock(path) if path is not None else nullcontext()
+
+
+@contextmanager
+def _both(first: AbstractContextManager[None], second: AbstractContextManager[None]) -> Iterator[None]:
+    with ExitStack() as stack:
+        stack.enter_context(first)
+        stack.enter_context(second)
+        yield

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from newscrawl import query
+from newscrawl import query, stories
 from newscrawl.cli import EXIT_DATABASE, EXIT_NO_RESULTS, EXIT_OK, CommandError
 from newscrawl.cli.database import database_url
 from newscrawl.db.engine import open_database, safe_url
@@ -101,6 +101,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(parser, "print the results as JSON instead of a list", listing_tz)
     _filters_group(parser)
     _paging_options(parser)
+    parser.add_argument(
+        "--collapse", action="store_true",
+        help="one hit per story: the best-ranked copy of each text (see newscrawl stories)",
+    )
     parser.add_argument("query", help='e.g. defense "prime minister" kishi*')
     parser.set_defaults(func=run_search)
 
@@ -339,6 +343,7 @@ def run_search(args: argparse.Namespace) -> int:
             limit=limit,
             offset=offset,
             highlight=("[", "]") if args.json else _MARK,
+            collapse=args.collapse,
         )
     if args.json:
         _print_json(hits)
@@ -380,10 +385,11 @@ def run_show(args: argparse.Namespace) -> int:
         raise CommandError(f"article id {wanted} is out of range (1 to {query.MAX_ID})")
     with _database(args) as engine:
         article = query.get_article(engine, wanted)
+        copies = stories.other_copies(engine, article.id) if article is not None else []
     if article is None:
         return _no_results(f"no article with id or URL {args.article!r}")
     if args.json:
-        _print_json(article)
+        _print_json({**asdict(article), "copies": copies})
         return EXIT_OK
     width = min(_width(), 100)
     print(article.title)
@@ -410,12 +416,27 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"Earlier versions: {len(article.revisions) or 'none'}")
     for revision in article.revisions:
         when = _local(revision.replaced_at, zone)
-        print(f"  replaced {when}: {_clip(revision.title, width - 30)}")
+        how = " by a re-extraction" if revision.kind == "re-extraction" else ""  # not a site edit
+        print(f"  replaced {when}{how}: {_clip(revision.title, width - 30)}")
         print(
             f"    {revision.content_hash[:12]}, {len(revision.body.split())} words, "
             f"seen {_local(revision.first_seen_at, zone)} to {_local(revision.last_seen_at, zone)}"
         )
+    _print_copies(article.story_id, copies, zone, width)
     return EXIT_OK
+
+
+def _print_copies(story_id: int | None, copies: list[Any], zone: tzinfo, width: int) -> None:
+    """The other articles carrying the same story (newscrawl stories)."""
+    print()
+    print(f"Other copies (story {story_id}): {len(copies) or 'none'}" if story_id else "Other copies: not clustered")
+    for copy in copies:
+        share = "" if copy.contained is None else f", {copy.contained:.0%} of it in #{copy.linked_to}"
+        mark = " (origin)" if copy.origin else ""
+        print(f"  #{copy.id} {_local(copy.published_at, zone)} {copy.source}"
+              f"{' / ' + copy.credit if copy.credit else ''}{mark}{share}")
+        print(f"    {_clip(copy.title, width - 4)}")
+        print(f"    {copy.url}")
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -617,6 +638,7 @@ def parquet_schema() -> Any:
         "id": pa.int64(),
         "comment_count": pa.int64(),
         "word_count": pa.int64(),
+        "story_id": pa.int64(),
         "published_at": instant,
         "modified_at": instant,
         "first_seen_at": instant,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -21,6 +22,9 @@ ENV_VAR = "NEWSCRAWL_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # ``revision = "0005"`` / ``down_revision = "0004"`` (or None) in a migration script.
 _REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)\s*$", re.M)
+#: PostgreSQL advisory lock key under which the schema is migrated: processes starting at once
+#: on a fresh database (workers on several machines) migrate one after the other.
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"newscrawl migrate").digest()[:8], "big", signed=True)
 
 
 def resolve_database_url(setting: str | None = None) -> str:
@@ -113,6 +117,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held to the end of this transaction (DDL is transactional in PostgreSQL): a second
+            # process waits here, then finds the schema at head and does nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

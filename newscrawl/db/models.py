@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 schema: articles, their revisions, one row per crawl run, and resume points."""
+"""SQLAlchemy 2 schema: articles, their revisions, one row per crawl run, resume points, and stories."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -99,6 +101,9 @@ class ArticleRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The WARC record of the response the current version was read from (see Article.warc_file).
+    warc_file: Mapped[str | None] = mapped_column(Text)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     revisions: Mapped[list[ArticleRevision]] = relationship(
         back_populates="article", order_by="ArticleRevision.id", passive_deletes=True
@@ -129,6 +134,9 @@ class ArticleRevision(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Why the version was replaced: ``crawl`` (a re-crawl found the site's text changed) or
+    #: ``re-extraction`` (``newscrawl reparse`` read the same archived page differently).
+    kind: Mapped[str] = mapped_column(String(20), default="crawl", server_default="crawl")
 
     article: Mapped[ArticleRow] = relationship(back_populates="revisions")
 
@@ -196,3 +204,52 @@ class ResumePoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("source", "start_url"),)
+
+
+class Story(Base):
+    """One story carried by one or more articles (copies of one text); see newscrawl/db/stories.py.
+
+    ``origin_id`` is the earliest-published member; ``credit`` and ``dateline`` are the wire
+    attribution of the whole story: the agency most members credit (else the origin's
+    credit), and the first dateline found among the members.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Indexed: deleting articles sets their stories' origin to NULL, one lookup per article.
+    origin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    credit: Mapped[str | None] = mapped_column(String(200))
+    dateline: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryMember(Base):
+    """An article's story; ``linked_to`` is the article it was verified against (none for the
+    first), ``contained`` the share of this article's shingles found in that one and ``covers``
+    the share of that one's found in this (a trimmed copy: contained 1.0; an extended one:
+    covers 1.0)."""
+
+    __tablename__ = "story_members"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    linked_to: Mapped[int | None] = mapped_column(Integer)
+    contained: Mapped[float | None] = mapped_column(Float)
+    covers: Mapped[float | None] = mapped_column(Float)
+
+
+class StoryBand(Base):
+    """The LSH index: one row per article and MinHash band; articles sharing a key are candidates."""
+
+    __tablename__ = "story_bands"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,16 +13,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newscrawl.db.models import ArticleRevision, ArticleRow
+from newscrawl.db.stories import cluster_urls
 
 #: Article columns a spider's item provides (everything but ids and seen-times).
 CONTENT_COLUMNS: tuple[str, ...] = (
     "url", "source", "section", "title", "body", "summary", "published_at", "published_raw",
     "modified_at", "authors", "credit", "dateline", "comment_count", "image_url", "tags",
-    "language", "word_count", "body_method", "content_hash",
+    "language", "word_count", "body_method", "content_hash", "warc_file", "warc_offset",
 )
 
 #: Columns that may change without making a new revision (the text did not change).
-VOLATILE_COLUMNS: tuple[str, ...] = ("comment_count", "image_url", "tags", "modified_at", "summary")
+VOLATILE_COLUMNS: tuple[str, ...] = (
+    "comment_count", "image_url", "tags", "modified_at", "summary", "warc_file", "warc_offset",
+)
+
+#: ``article_revisions.kind`` of a version replaced because the site's text changed.
+CRAWL = "crawl"
+#: ``article_revisions.kind`` of a version replaced because today's extraction read the same
+#: archived page differently (``newscrawl reparse``), not because the site edited it.
+REEXTRACTION = "re-extraction"
 
 
 class Outcome(enum.Enum):
@@ -51,7 +61,7 @@ def _insert_new(session: Session, batch: Sequence[Mapping[str, Any]], now: datet
     return set(session.scalars(stmt, rows))
 
 
-def _archive(session: Session, row: ArticleRow, now: datetime) -> None:
+def _archive(session: Session, row: ArticleRow, now: datetime, kind: str) -> None:
     session.add(
         ArticleRevision(
             article_id=row.id,
@@ -63,6 +73,7 @@ def _archive(session: Session, row: ArticleRow, now: datetime) -> None:
             first_seen_at=row.first_seen_at,
             last_seen_at=row.last_seen_at,
             replaced_at=now,
+            kind=kind,
         )
     )
 
@@ -73,24 +84,31 @@ def _validate(values: Mapping[str, Any]) -> None:
         raise ValueError(f"not article columns: {sorted(unknown)}")
 
 
-def _apply(session: Session, row: ArticleRow, values: Mapping[str, Any], now: datetime) -> Outcome:
+def _apply(session: Session, row: ArticleRow, values: Mapping[str, Any], now: datetime,
+           kind: str, seen: bool, changes: Counter[str] | None) -> Outcome:
     outcome = Outcome.UNCHANGED
+    # A re-extraction's values are today's reading of the page: each column takes them, None too.
+    reextract = kind == REEXTRACTION
     if row.content_hash != values["content_hash"]:
-        _archive(session, row, now)
+        _archive(session, row, now, kind)
         columns: tuple[str, ...] = CONTENT_COLUMNS
         outcome = Outcome.UPDATED
     else:
-        columns = VOLATILE_COLUMNS
+        columns = CONTENT_COLUMNS if reextract else VOLATILE_COLUMNS
     for column in columns:
-        if column in values and (column not in VOLATILE_COLUMNS or values[column] is not None):
+        if column in values and (reextract or column not in VOLATILE_COLUMNS or values[column] is not None):
             if getattr(row, column) != values[column]:
                 setattr(row, column, values[column])
-    row.last_seen_at = now
+                if changes is not None:
+                    changes[column] += 1
+    if seen:
+        row.last_seen_at = now
     return outcome
 
 
 def save_articles(
-    session: Session, batch: Sequence[Mapping[str, Any]], now: datetime
+    session: Session, batch: Sequence[Mapping[str, Any]], now: datetime, *, kind: str = CRAWL,
+    seen: bool = True, changes: Counter[str] | None = None,
 ) -> list[Outcome]:
     """Upsert articles keyed on their canonical URLs, inside the caller's transaction.
 
@@ -98,7 +116,13 @@ def save_articles(
     so a batch costs a few round trips, not a few per article. Unchanged
     content only refreshes ``last_seen_at`` and the volatile columns (comment
     count…); changed content moves the old version to ``article_revisions`` and
-    updates the row in place. A URL given twice is applied in order.
+    updates the row in place. A URL given twice is applied in order. New and
+    changed articles are then placed in their stories (near-duplicate clusters).
+
+    ``kind`` marks the revisions this makes (:data:`CRAWL` or :data:`REEXTRACTION`; a
+    re-extraction also sets every column, not only the volatile ones, when the text did not
+    change); ``seen=False`` leaves ``last_seen_at`` alone (replaying an archive is not seeing
+    the page again); ``changes`` counts, per column, the stored rows this changed.
     """
     for values in batch:
         _validate(values)
@@ -121,6 +145,8 @@ def save_articles(
             continue
         if url not in stored:  # inserted earlier in this batch: load it to update it
             stored[url] = session.scalars(select(ArticleRow).where(ArticleRow.url == url)).one()
-        outcomes.append(_apply(session, stored[url], values, now))
+        outcomes.append(_apply(session, stored[url], values, now, kind, seen, changes))
+    # New and changed texts join their stories in the same transaction (newscrawl/db/stories.py).
+    cluster_urls(session, [v["url"] for v, o in zip(batch, outcomes) if o is not Outcome.UNCHANGED])
     return outcomes
 

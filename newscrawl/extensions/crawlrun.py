@@ -119,7 +119,8 @@ class CrawlRunRecorder:
         with Session(self.engine) as session, session.begin():
             abort_stale_runs(session)
             run = CrawlRun(
-                spider=spider.name,
+                # A replay of archived pages names its run after the spider and the command.
+                spider=getattr(spider, "run_name", None) or spider.name,
                 started_at=datetime.now(timezone.utc),
                 status="running",
                 dropped_by_reason={},

@@ -57,6 +57,10 @@ class Metadata:
     language: str | None = None  # primary subtag only, lowercased: "en"
     publisher: str | None = None
     body: str | None = None  # JSON-LD articleBody when present (raw text)
+    # Every headline the page declares, best source first: JSON-LD headline, og:title,
+    # twitter:title, <title> (affixes such as " | Site" kept), for callers that weigh them.
+    titles: tuple[str, ...] = ()
+    site_name: str | None = None  # og:site_name, else the JSON-LD publisher's name
     # field name -> "json-ld" | "opengraph" | "article-meta" | "meta" | "link" | "html"
     provenance: Mapping[str, str] = field(default_factory=dict)
 
@@ -171,7 +175,7 @@ _TEXT_CHILDREN = etree.XPath("text()", smart_strings=False)
 _HTML_LANG = etree.XPath("/html/@lang", smart_strings=False)
 
 
-_HEAD_TAGS = ("script", "meta", "link")
+_HEAD_TAGS = ("script", "meta", "link", "title")
 
 
 def _elements(selector: parsel.Selector, *tags: str) -> dict[str, list[Any]]:
@@ -366,9 +370,16 @@ def extract_metadata(selector: parsel.Selector, url: str) -> Metadata:
     nodes = find_json_ld(selector, head["script"])
     index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     sources = [("json-ld", _json_ld_fields(node, index)) for node in _primary_nodes(nodes)]
-    sources += _meta_sources(selector, _meta_index(head["meta"]), head["link"])
+    meta = _meta_index(head["meta"])
+    sources += _meta_sources(selector, meta, head["link"])
 
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        "titles": _unique([
+            *(offered.get("title") for origin, offered in sources[:1] if origin == "json-ld"),
+            _first(meta, "og:title"), _first(meta, "twitter:title"),
+            *(clean_text(element.text) for element in head["title"][:1]),
+        ]),
+    }
     provenance: dict[str, str] = {}
     for origin, offered in sources:
         for name, value in offered.items():
@@ -377,4 +388,5 @@ def extract_metadata(selector: parsel.Selector, url: str) -> Metadata:
             if value and name not in values:
                 values[name] = value
                 provenance[name] = origin
+    values["site_name"] = _first(meta, "og:site_name") or values.get("publisher")
     return Metadata(**values, provenance=provenance)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from newscrawl.db.engine import safe_url
-from newscrawl.db.store import CONTENT_COLUMNS, save_articles
+from newscrawl.db.store import CONTENT_COLUMNS, CRAWL, save_articles
 from newscrawl.exceptions import DatabaseUnavailable, SpoolWriteError, StoreFailed, first_line
 from newscrawl.extensions.database import Database, crawl_database
 from newscrawl.spool import Spool
@@ -61,6 +61,9 @@ class StorePipeline:
     Settings: ``STORE_ENABLED``,
     ``STORE_BATCH_SIZE`` (rows per transaction, default 50; batches are also
     flushed when the spider goes idle and at close), ``STORE_SPOOL_DIR``,
+    ``STORE_REVISION_KIND`` (``crawl``; ``re-extraction`` for ``newscrawl reparse``),
+    ``STORE_TOUCH_SEEN`` (default on: stored rows get ``last_seen_at``; off when replaying an
+    archive), ``STORE_DRY_RUN`` (write each batch, count it, roll it back),
     ``STORE_WRITER_THREAD`` (default on: batches are written by one thread of
     their own, in order, while the crawl goes on; the database's work, and the
     wait for a PostgreSQL server, no longer stop the crawl; when the writer falls
@@ -78,6 +81,7 @@ class StorePipeline:
     Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``,
     ``store/spooled``, ``store/replayed``, ``store/failed``, ``store/batches``
     (counted once a batch is written, all of them by the end of the crawl),
+    ``store/changed/<column>`` (stored rows whose column changed),
     ``store/lost`` (neither written nor spooled; 0 in a good crawl) and
     ``store/failure`` (the one-line cause, only when articles were lost).
     The crawl's :class:`~newscrawl.extensions.database.Database` is opened (and
@@ -92,12 +96,18 @@ class StorePipeline:
         batch_size: int = 50,
         spool_dir: Path | None = None,
         writer_thread: bool = True,
+        revision_kind: str = CRAWL,
+        seen: bool = True,
+        dry_run: bool = False,
     ) -> None:
         self.database = database
         self.stats = stats
         self.batch_size = max(1, batch_size)
         self.spool_dir = spool_dir or default_spool_dir(database.url)
         self.writer_thread = writer_thread
+        self.revision_kind = revision_kind
+        self.seen = seen
+        self.dry_run = dry_run
         self.engine: Engine | None = None
         self.spool: Spool | None = None
         self.rejected: Spool | None = None
@@ -122,6 +132,9 @@ class StorePipeline:
             batch_size=settings.getint("STORE_BATCH_SIZE", 50),
             spool_dir=Path(spool_dir) if spool_dir else None,
             writer_thread=settings.getbool("STORE_WRITER_THREAD", True),
+            revision_kind=settings.get("STORE_REVISION_KIND", CRAWL),
+            seen=settings.getbool("STORE_TOUCH_SEEN", True),
+            dry_run=settings.getbool("STORE_DRY_RUN", False),
         )
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
@@ -134,7 +147,8 @@ class StorePipeline:
         self.spool = Spool(self.spool_dir, spider)
         self.rejected = Spool(self.spool_dir / "rejected", spider)
         logger.info("Storing articles in %s", safe_url(self.database.url))
-        self._count(self._run(self.replay))
+        if not self.dry_run:
+            self._count(self._run(self.replay))
         if self.writer_thread:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscrawl-store")
 
@@ -245,9 +259,15 @@ class StorePipeline:
 
     def _write(self, batch: Sequence[Mapping[str, Any]], counts: Counter[str]) -> None:
         assert self.engine is not None, "open_spider() was not called"
+        changes: Counter[str] = Counter()
         with Session(self.engine) as session, session.begin():
-            outcomes = save_articles(session, batch, datetime.now(timezone.utc))
+            outcomes = save_articles(session, batch, datetime.now(timezone.utc), kind=self.revision_kind,
+                                     seen=self.seen, changes=changes)
+            if self.dry_run:  # counted as if written, then undone
+                session.rollback()
         counts["store/batches"] += 1
+        for column, changed in changes.items():
+            counts[f"store/changed/{column}"] += changed
         for outcome in outcomes:
             counts[f"store/{outcome.value}"] += 1
 

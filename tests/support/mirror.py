@@ -73,6 +73,8 @@ class Mirror:
         self.requests: list[str] = []
         self.request_times: list[float] = []  # time.monotonic() of each entry in ``requests``
         self.failures: Counter[str] = Counter()
+        #: (start, end) time.monotonic() of each answered request: the access log's concurrency.
+        self.spans: list[tuple[float, float]] = []
         self.firsts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -91,6 +93,16 @@ class Mirror:
         """Percent-decoded paths requested so far (query dropped)."""
         with self._lock:
             return [unquote(urlsplit(raw).path) for raw in self.requests]
+
+    def peak_concurrency(self, others: tuple[Mirror, ...] = ()) -> int:
+        """Most requests being answered at one moment, over this mirror and ``others`` together."""
+        events = sorted((t, step) for m in (self, *others) for start, end in list(m.spans)
+                        for t, step in ((start, 1), (end, -1)))
+        peak = current = 0
+        for _, step in events:  # at equal times an end (-1) sorts before a start (+1)
+            current += step
+            peak = max(peak, current)
+        return peak
 
     def respond(self, raw_path: str) -> tuple[int, str, bytes]:
         """Status, content type and body for a request path (with its query)."""
@@ -169,6 +181,14 @@ class Mirror:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                started = time.monotonic()
+                try:
+                    self._answer()
+                finally:
+                    with mirror._lock:
+                        mirror.spans.append((started, time.monotonic()))
+
+            def _answer(self) -> None:
                 reply = mirror.reply(self.path)
                 if reply.sleep:
                     time.sleep(reply.sleep)
