@@ -59,6 +59,10 @@ def _alias_re(name: str, *, whole: bool) -> re.Pattern[str]:
 
 
 _WIRE_SEARCH = {name: _alias_re(name, whole=False) for name in _WIRES}
+# Every wire's search pattern in one alternation, in name order: the leftmost match is the first
+# wire mentioned, and at one position the first alternative is the least name, as with
+# ``min((start, name))`` over the searches one by one (one scan instead of fifteen).
+_ANY_WIRE = re.compile("|".join(f"(?P<{name}>{_WIRE_SEARCH[name].pattern})" for name in sorted(_WIRES)))
 _WIRE_WHOLE = {name: _alias_re(name, whole=True) for name in _WIRES}
 
 # After the word "Copyright" a notice goes on with a symbol, a year or a capitalised holder.
@@ -89,8 +93,8 @@ def split_credit_lines(paragraphs: Sequence[str]) -> tuple[list[str], list[str]]
 
 def _find_wire(text: str) -> str | None:
     """Return the wire mentioned first in ``text``, if any."""
-    hits = [(m.start(), name) for name, rx in _WIRE_SEARCH.items() if (m := rx.search(text))]
-    return min(hits)[1] if hits else None
+    match = _ANY_WIRE.search(text)
+    return match.lastgroup if match else None
 
 
 def normalize_credit(text: str, site: SiteCredit | None = None) -> str | None:

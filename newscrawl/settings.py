@@ -99,6 +99,8 @@ EXTENSIONS = {
     "newscrawl.extensions.crawlrun.CrawlRunRecorder": 500,
     # After both: its summary line shows the health verdict.
     "newscrawl.extensions.console.ConsoleReporter": 600,
+    # Start-up objects frozen out of the garbage collector's scans during the crawl.
+    "newscrawl.extensions.gctuning.GcTuning": 700,
 }
 # The articles table is the seen-state: known articles are not fetched again.
 SPIDER_MIDDLEWARES = {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-import tldextract
+if TYPE_CHECKING:
+    import tldextract
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 pchar minus "/" (handled by splitting): a decoded apostrophe stays raw, a curly
@@ -93,6 +95,9 @@ def url_path(url: str) -> str:
 
 @cache
 def _public_suffixes() -> tldextract.TLDExtract:
+    # Imported on first use (~0.1 s): only the generic spider asks for registrable domains.
+    import tldextract
+
     # The list bundled with tldextract only: no network fetch, no cache file written.
     return tldextract.TLDExtract(
         suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True, extra_suffixes=SHARED_HOSTS

@@ -193,3 +193,41 @@ def test_migrations_and_models_agree(db_url: str) -> None:
         diff = compare_metadata(context, ArticleRow.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_script_head_read_from_the_scripts_is_alembics_head() -> None:
+    """The head a crawl compares the database with, without importing Alembic, is Alembic's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from newscrawl.db.engine import MIGRATIONS, script_head
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert script_head() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_database_behind_head_is_migrated_and_one_at_head_is_left_alone(sqlite_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from newscrawl.db.engine import MIGRATIONS, create_database_engine, migrate, script_head
+
+    engine = create_database_engine(sqlite_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+
+    def version() -> str:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    assert version() == "0001"
+    migrate(engine)
+    assert version() == script_head()
+    assert "resume_points" in inspect(engine).get_table_names()
+    migrate(engine)  # at head: nothing to do
+    assert version() == script_head()
+    engine.dispose()

@@ -9,9 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -22,6 +20,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite:///newscrawl.db"
 ENV_VAR = "NEWSCRAWL_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
+# ``revision = "0005"`` / ``down_revision = "0004"`` (or None) in a migration script.
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)\s*$", re.M)
 #: PostgreSQL advisory lock key under which the schema is migrated: processes starting at once
 #: on a fresh database (workers on several machines) migrate one after the other.
 MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"newscrawl migrate").digest()[:8], "big", signed=True)
@@ -76,8 +76,44 @@ def create_database_engine(url: str) -> Engine:
         raise DatabaseUnavailable(f"cannot use database {safe_url(url)}: {exc}") from exc
 
 
+def script_head(versions: Path = MIGRATIONS / "versions") -> str | None:
+    """The one head revision of the migration scripts, read from their text; None when it
+    cannot be told that way (then Alembic itself decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        found = {name: value for name, value in _REVISION.findall(script.read_text("utf-8"))}
+        if "revision" not in found or "down_revision" not in found or not found["revision"]:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"]:
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _database_revision(connection: Any) -> str | None:
+    """The revision stamped in ``alembic_version``, or None (no such table, or not one row)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (a no-op when already there)."""
+    """Bring the schema to the newest Alembic revision (a no-op when already there).
+
+    A database already at the scripts' head is seen without Alembic, whose import and script
+    loading cost every crawl ~0.3 s of CPU.
+    """
+    head = script_head()
+    if head is not None:
+        with engine.connect() as connection:
+            if _database_revision(connection) == head:
+                return
+    from alembic import command  # only to migrate
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
