@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -173,6 +174,13 @@ def serve(mirror: Mirror, path: str, body: bytes, content_type: str, **options: 
     mirror.overrides[path] = body
 
 
+#: Runs argv[1:] and prints its peak RSS (KiB; wait4 gives this child's alone) and exit code.
+_MEASURE = (
+    "import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "_, status, usage = os.wait4(p.pid, 0); print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))"
+)
+
+
 def crawl(start_url: str, cwd: Path, *args: str, **settings: str) -> Crawl:
     """Run the real `scrapy crawl news -a start_url=…` and measure the peak RSS of its process."""
     db_url = f"sqlite:///{cwd / 'newscrawl.db'}"
@@ -185,20 +193,24 @@ def crawl(start_url: str, cwd: Path, *args: str, **settings: str) -> Crawl:
     env.pop("NEWSCRAWL_DATABASE_URL", None)
     stderr_path = cwd / "crawl.stderr"
     with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        killer = threading.Timer(180, process.kill)
+        # Through a small launcher: Linux carries the spawning process's peak RSS into a child's
+        # ru_maxrss across exec, and pytest itself may have grown past the bound.
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", _MEASURE, *command], cwd=cwd, env=env, stdout=subprocess.PIPE,
+            stderr=stderr, start_new_session=True,
+        )
+        killer = threading.Timer(180, os.killpg, (launcher.pid, signal.SIGKILL))
         killer.start()
-        # wait4, not wait(): the resource usage of this child alone (ru_maxrss in KiB on Linux).
-        _, status, usage = os.wait4(process.pid, 0)
+        out, _ = launcher.communicate()
         killer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
+    maxrss_kib, returncode = (int(part) for part in out.split())
     engine = open_database(db_url)
     with Session(engine) as session:
         run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         stats = dict(run.stats) if run is not None else {}
         sources = [row.source for row in session.scalars(select(ArticleRow))]
     engine.dispose()
-    return Crawl(process.returncode, stderr_path.read_text("utf-8", "replace"), stats, usage.ru_maxrss / 1024, sources)
+    return Crawl(returncode, stderr_path.read_text("utf-8", "replace"), stats, maxrss_kib / 1024, sources)
 
 
 def assert_clean_exit(result: Crawl) -> None:
