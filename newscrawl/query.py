@@ -493,7 +493,8 @@ def _plan_for_search(conn: Connection) -> None:
     )
 
 
-#: PostgreSQL ranks exactly the newest this-many matches of a search (see _postgresql_search).
+#: PostgreSQL ranks the newest this-many matches of a phrase search, or of one with too few
+#: salient matches (see _postgresql_rows).
 PG_SEARCH_CANDIDATES = 1000
 #: How much wider than the planner's estimate of the matches the recency window is.
 PG_WINDOW_MARGIN = 1.5
@@ -571,23 +572,30 @@ def _postgresql_rows(
     limit: int,
     offset: int,
 ) -> list[Any]:
-    # One transaction per statement set (the planner settings are local to it); read-only:
-    # rolled back.
+    # Each try is one transaction (the planner settings are local to it); read-only: rolled back.
     words = _salient_words(conn, terms)
     salient: str | None = None
     if words is not None:
-        wanted = offset + limit
         exact = len(words) == 1 and not words[0][1]
-        target = min(max(wanted, 1 if exact else PG_SALIENT_CANDIDATES), MAX_ID)
+        target = min(max(offset + limit, 1 if exact else PG_SALIENT_CANDIDATES), MAX_ID)
         try:
             _plan_for_search(conn)
             tier, found = conn.execute(_tier_descent(terms, words, clauses, target, exact)).one()
             salient = _tier_cue(words, range(PG_TOP_TIER, tier - 1, -1))
-            if exact and found >= target:
-                # Every article outside weighs less than each of these `target`: exact.
-                return conn.execute(_postgresql_search(terms, clauses, limit, offset, salient, None)).all()
+            if not exact:
+                # Several words rank by how close they stand (ts_rank_cd's cover density);
+                # a title holding them all is where they most often stand close.
+                salient = f"{salient} | ({_title_cue(words)})"
+            if found >= target:
+                # One word: every match left out weighs less in it than each of these
+                # `target`, so the page is exactly that of ranking every match. Several
+                # words: the likeliest best (bench/README.md, "Query latency").
+                stmt = _postgresql_search(terms, clauses, limit, offset, salient, None)
+                return conn.execute(stmt).all()
         finally:
             conn.rollback()
+    # A phrase, or too few salient matches: add the newest matches (for one word, every match
+    # outside the tiers weighs one body mention, so the newest of them are the next best).
     newest = PG_SEARCH_CANDIDATES
     for cutoff in _recency_cutoffs(conn, terms, clauses, newest):
         window = clauses if cutoff is None else [*clauses, ArticleRow.published_at >= cutoff]
@@ -607,8 +615,8 @@ def _postgresql_rows(
 #: most a tsvector keeps) all in the title, 12 for two body mentions, the least it lists.
 PG_TOP_TIER, PG_LOW_TIER = 45, 12
 #: A search of several words or a prefix ranks at least this many of the matches where its
-#: words weigh most, besides the newest PG_SEARCH_CANDIDATES.
-PG_SALIENT_CANDIDATES = 200
+#: words weigh most, and those whose title holds them all (one word: offset + limit suffice).
+PG_SALIENT_CANDIDATES = 2000
 _PG_TIERS = literal_column("newscrawl_search_tiers(articles.search_vector)")
 
 
@@ -634,14 +642,21 @@ def _salient_words(conn: Connection, terms: Sequence[Term]) -> list[tuple[str, b
 
 
 def _tier_cue(words: Sequence[tuple[str, bool]], tiers: Iterable[int]) -> str:
-    """tsquery text matching the tokens ``TIER~lexeme`` of ``words`` at any of ``tiers``:
-    each token quoted (a quote doubled, a backslash escaped), so a lexeme is only text."""
+    """tsquery text matching the tokens ``TIER~lexeme`` of ``words`` at any of ``tiers``."""
+    return " | ".join(
+        _tier_token(tier, lexeme, prefix) for tier in tiers for lexeme, prefix in words
+    )
 
-    def token(tier: int, lexeme: str, prefix: bool) -> str:
-        quoted = f"{tier}~{lexeme}".replace("\\", "\\\\").replace("'", "''")
-        return f"'{quoted}'" + (":*" if prefix else "")
 
-    return " | ".join(token(tier, lexeme, prefix) for tier in tiers for lexeme, prefix in words)
+def _title_cue(words: Sequence[tuple[str, bool]]) -> str:
+    """tsquery text matching the articles whose title holds every one of ``words``."""
+    return " & ".join(_tier_token("a", lexeme, prefix) for lexeme, prefix in words)
+
+
+def _tier_token(tier: int | str, lexeme: str, prefix: bool) -> str:
+    # Quoted (a quote doubled, a backslash escaped), so a lexeme is only ever text.
+    quoted = f"{tier}~{lexeme}".replace("\\", "\\\\").replace("'", "''")
+    return f"'{quoted}'" + (":*" if prefix else "")
 
 
 def _tier_descent(
@@ -656,6 +671,7 @@ def _tier_descent(
     enough). Counted tier by tier from the top, stopping at the first that is enough."""
     cues = [_tier_cue(words, [tier]) for tier in range(PG_TOP_TIER, PG_LOW_TIER - 1, -1)]
     cue_array = Grouping(cast(bindparam("tier_cues", cues, type_=ARRAY(Text)), ARRAY(TSQUERY)))
+    # (0, 0), then (1, articles at the top tier), (2, at the top two tiers)...
     descent = select(literal(0).label("step"), literal(0, BigInteger).label("found")).cte(
         "descent", recursive=True
     )
@@ -676,9 +692,10 @@ def _tier_descent(
             descent.c.found < target, descent.c.step < len(cues)
         )
     )
-    last = select(func.max(descent.c.step).label("step"), func.max(descent.c.found).label("found"))
-    step = last.subquery()
-    return select((PG_TOP_TIER + 1 - step.c.step).label("tier"), step.c.found)
+    last = select(
+        func.max(descent.c.step).label("step"), func.max(descent.c.found).label("found")
+    ).subquery()
+    return select((PG_TOP_TIER + 1 - last.c.step).label("tier"), last.c.found)
 
 
 def _candidates(
@@ -686,7 +703,8 @@ def _candidates(
 ) -> Any:
     """The newest PG_SEARCH_CANDIDATES matches (id, published_at, rank), found from the GIN
     index and the heap alone; the rank is read from the row's in-line vector (migration 0008).
-    With ``salient`` (a _tier_cue), every match where the words weigh that much instead."""
+    With ``salient`` (see _postgresql_rows), every article it finds instead, each with
+    ``matched`` (whether it matches: tested by the caller)."""
     tsquery = select(_pg_tsquery(terms).label("q")).subquery("tsq")
     stmt = (
         select(
@@ -703,9 +721,9 @@ def _candidates(
         return stmt.add_columns(matched).where(
             _PG_TIERS.op("@@")(cast(literal(salient, Text), TSQUERY))
         )
-    return stmt.where(_PG_VECTOR.op("@@")(tsquery.c.q)).order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc()).limit(
-        PG_SEARCH_CANDIDATES
-    )
+    newest = stmt.where(_PG_VECTOR.op("@@")(tsquery.c.q))
+    newest = newest.order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
+    return newest.limit(PG_SEARCH_CANDIDATES)
 
 
 def _count_candidates(

@@ -28,17 +28,20 @@ depends_on = None
 FUNCTION = r"""
 CREATE FUNCTION newscrawl_search_tiers(vector tsvector) RETURNS tsvector
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT array_to_tsvector(coalesce(
-        array_agg(floor(4 * ln(s.weight) / ln(2))::int || '~' || s.lexeme), '{}'))
+    SELECT array_to_tsvector(coalesce(array_agg(t.token), '{}'))
     FROM (
-        SELECT u.lexeme, (
+        SELECT u.lexeme, u.weights, (
             10 * cardinality(array_positions(u.weights, 'A'))
             + 4 * cardinality(array_positions(u.weights, 'B'))
             + 2 * cardinality(array_positions(u.weights, 'C'))
             + cardinality(array_positions(u.weights, 'D')))::float8 AS weight
         FROM unnest(vector) AS u(lexeme, positions, weights)
-    ) AS s
-    WHERE s.weight > 4
+    ) AS s,
+    LATERAL (
+        SELECT floor(4 * ln(s.weight) / ln(2))::int || '~' || s.lexeme WHERE s.weight > 4
+        UNION ALL
+        SELECT 'a~' || s.lexeme WHERE 'A' = ANY(s.weights)
+    ) AS t(token)
 $$
 """
 
