@@ -576,20 +576,23 @@ def _postgresql_rows(
     words = _salient_words(conn, terms)
     salient: str | None = None
     if words is not None:
-        exact = len(words) == 1 and not words[0][1]
-        target = min(max(offset + limit, 1 if exact else PG_SALIENT_CANDIDATES), MAX_ID)
+        # One word or prefix: its tokens imply the match, and the page is the articles where
+        # it weighs most (a prefix's lexemes add up, so that is very nearly the exact page).
+        single = len(words) == 1
+        wanted = max(offset + limit, 1) * (PG_PREFIX_MARGIN if words[0][1] else 1)
+        target = min(wanted if single else max(wanted, PG_SALIENT_CANDIDATES), MAX_ID)
         try:
             _plan_for_search(conn)
-            tier, found = conn.execute(_tier_descent(terms, words, clauses, target, exact)).one()
+            tier, found = conn.execute(_tier_descent(terms, words, clauses, target, single)).one()
             salient = _tier_cue(words, range(PG_TOP_TIER, tier - 1, -1))
-            if not exact:
+            if not single:
                 # Several words rank by how close they stand (ts_rank_cd's cover density);
                 # a title holding them all is where they most often stand close.
                 salient = f"{salient} | ({_title_cue(words)})"
             if found >= target:
                 # One word: every match left out weighs less in it than each of these
-                # `target`, so the page is exactly that of ranking every match. Several
-                # words: the likeliest best (bench/README.md, "Query latency").
+                # `target`, so the page is exactly that of ranking every match. A prefix
+                # or several words: the likeliest best (bench/README.md, "Query latency").
                 stmt = _postgresql_search(terms, clauses, limit, offset, salient, None)
                 return conn.execute(stmt).all()
         finally:
@@ -617,6 +620,9 @@ PG_TOP_TIER, PG_LOW_TIER = 45, 12
 #: A search of several words or a prefix ranks at least this many of the matches where its
 #: words weigh most, and those whose title holds them all (one word: offset + limit suffice).
 PG_SALIENT_CANDIDATES = 2000
+#: A prefix ranks this many times the articles asked for, where its lexemes weigh most: an
+#: article whose several lexemes each weigh a little can add up to more than one of them.
+PG_PREFIX_MARGIN = 4
 _PG_TIERS = literal_column("newscrawl_search_tiers(articles.search_vector)")
 
 
@@ -664,7 +670,7 @@ def _tier_descent(
     words: Sequence[tuple[str, bool]],
     clauses: list[ColumnElement[bool]],
     target: int,
-    exact: bool,
+    implied: bool,
 ) -> Select[Any]:
     """(tier, matches): the highest tier at which ``target`` matches weigh at least that
     much in the search's words, and how many do (fewer when even the lowest tier has not
@@ -675,11 +681,11 @@ def _tier_descent(
     descent = select(literal(0).label("step"), literal(0, BigInteger).label("found")).cte(
         "descent", recursive=True
     )
-    # A one-lexeme word's tokens imply the match; several words must all match, tested on
+    # One word's tokens imply the match (``implied``); several must all match, tested on
     # the row (an aggregate's FILTER, which the planner does not turn into a scan of the
     # search_vector index: that would read every word's whole list of articles at each tier).
     counted = func.count()
-    if not exact:
+    if not implied:
         counted = counted.filter(_PG_VECTOR.op("@@")(_pg_tsquery(terms)))
     counted = (
         select(counted)
