@@ -474,8 +474,8 @@ def _sqlite_search(
     )
 
 
-def _plan_for_search(conn: Connection) -> None:
-    """Keep the planner on bitmap scans for this transaction's search.
+def _plan_for_search(conn: Connection, *also: ColumnElement[Any]) -> Any:
+    """Keep the planner on bitmap scans for this transaction's search (and read ``also``).
 
     Its two other choices each read every match's tsvector: a sequential scan when a common
     word matches most rows (the @@ filter runs per row), or a backward scan of the
@@ -485,12 +485,13 @@ def _plan_for_search(conn: Connection) -> None:
     of the published_at range (see _recency_cutoffs), it visits only that range's matches.
     """
     # One round trip: under load each statement waits for a core.
-    conn.execute(
-        text(
-            "SELECT set_config('enable_seqscan', 'off', true),"
-            " set_config('enable_indexscan', 'off', true)"
+    return conn.execute(
+        select(
+            func.set_config("enable_seqscan", "off", True),
+            func.set_config("enable_indexscan", "off", True),
+            *also,
         )
-    )
+    ).one()[2:]
 
 
 #: PostgreSQL ranks the newest this-many matches of a phrase search, or of one with too few
@@ -573,30 +574,14 @@ def _postgresql_rows(
     offset: int,
 ) -> list[Any]:
     # Each try is one transaction (the planner settings are local to it); read-only: rolled back.
-    words = _salient_words(conn, terms)
     salient: str | None = None
-    if words is not None:
-        # One word or prefix: its tokens imply the match, and the page is the articles where
-        # it weighs most (a prefix's lexemes add up, so that is very nearly the exact page).
-        single = len(words) == 1
-        wanted = max(offset + limit, 1) * (PG_PREFIX_MARGIN if words[0][1] else 1)
-        target = min(wanted if single else max(wanted, PG_SALIENT_CANDIDATES), MAX_ID)
+    if all(len(term.words) == 1 for term in terms):
         try:
-            _plan_for_search(conn)
-            tier, found = conn.execute(_tier_descent(terms, words, clauses, target, single)).one()
-            salient = _tier_cue(words, range(PG_TOP_TIER, tier - 1, -1))
-            if not single:
-                # Several words rank by how close they stand (ts_rank_cd's cover density);
-                # a title holding them all is where they most often stand close.
-                salient = f"{salient} | ({_title_cue(words)})"
-            if found >= target:
-                # One word: every match left out weighs less in it than each of these
-                # `target`, so the page is exactly that of ranking every match. A prefix
-                # or several words: the likeliest best (bench/README.md, "Query latency").
-                stmt = _postgresql_search(terms, clauses, limit, offset, salient, None)
-                return conn.execute(stmt).all()
+            rows, salient = _salient_rows(conn, terms, clauses, limit, offset)
         finally:
             conn.rollback()
+        if rows is not None:
+            return rows
     # A phrase, or too few salient matches: add the newest matches (for one word, every match
     # outside the tiers weighs one body mention, so the newest of them are the next best).
     newest = PG_SEARCH_CANDIDATES
@@ -614,6 +599,38 @@ def _postgresql_rows(
     raise AssertionError("unreachable: the last window is the whole archive")
 
 
+def _salient_rows(
+    conn: Connection,
+    terms: Sequence[Term],
+    clauses: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> tuple[list[Any] | None, str | None]:
+    """The page ranked from the matches where the words weigh most (migration 0009), or None
+    when too few are there; and the cue that finds them (None: a word is not in the tiers)."""
+    words = _salient_words(terms, _plan_for_search(conn, *_lexemes(terms)))
+    if words is None:
+        return None, None
+    # One word or prefix: its tokens imply the match, and the page is the articles where it
+    # weighs most (a prefix's lexemes add up: very nearly the exact page).
+    single = len(words) == 1
+    wanted = max(offset + limit, 1) * (PG_PREFIX_MARGIN if words[0][1] else 1)
+    target = min(wanted if single else max(wanted, PG_SALIENT_CANDIDATES), MAX_ID)
+    tier, found = conn.execute(_tier_descent(terms, words, clauses, target, single)).one()
+    salient = _tier_cue(words, range(PG_TOP_TIER, tier - 1, -1))
+    if not single:
+        # Several words rank by how close they stand (ts_rank_cd's cover density); a title
+        # holding them all is where they most often stand close.
+        salient = f"{salient} | ({_title_cue(words)})"
+    if found < target:
+        return None, salient
+    # One word: every match left out weighs less in it than each of these `target`, so the
+    # page is exactly that of ranking every match. A prefix or several words: the likeliest
+    # best (bench/README.md, "Query latency").
+    stmt = _postgresql_search(terms, clauses, limit, offset, salient, None)
+    return conn.execute(stmt).all(), salient
+
+
 #: The tiers of newscrawl_search_tiers (migration 0009): 45 for a word's 256 positions (the
 #: most a tsvector keeps) all in the title, 12 for two body mentions, the least it lists.
 PG_TOP_TIER, PG_LOW_TIER = 45, 12
@@ -626,22 +643,21 @@ PG_PREFIX_MARGIN = 4
 _PG_TIERS = literal_column("newscrawl_search_tiers(articles.search_vector)")
 
 
-def _salient_words(conn: Connection, terms: Sequence[Term]) -> list[tuple[str, bool]] | None:
-    """Each term's lexeme and whether it is a prefix, when every term is one word that is
-    one lexeme (a phrase, or a word that is a stop word or splits in two, gives None)."""
-    if any(len(term.words) > 1 for term in terms):
-        return None
-    # The same parser and dictionaries as phraseto_tsquery/to_tsquery in _pg_tsquery.
-    lexemes = conn.execute(
-        select(
-            *(
-                func.tsvector_to_array(
-                    func.to_tsvector(_PG_CONFIG, term.words[0] if term.prefix else term.text)
-                )
-                for term in terms
-            )
+def _lexemes(terms: Sequence[Term]) -> list[ColumnElement[Any]]:
+    """Each one-word term's lexemes, by the same parser and dictionaries as _pg_tsquery."""
+    return [
+        func.tsvector_to_array(
+            func.to_tsvector(_PG_CONFIG, term.words[0] if term.prefix else term.text)
         )
-    ).one()
+        for term in terms
+    ]
+
+
+def _salient_words(
+    terms: Sequence[Term], lexemes: Sequence[list[str]]
+) -> list[tuple[str, bool]] | None:
+    """Each term's lexeme and whether it is a prefix, when each term is one lexeme (a word
+    that is a stop word or splits in two, e.g. ``U.S.``, gives None)."""
     if any(len(found) != 1 for found in lexemes):
         return None
     return [(found[0], term.prefix) for found, term in zip(lexemes, terms, strict=True)]
