@@ -138,7 +138,9 @@ def ours(reader: OfflineReader, html: bytes, url: str) -> Extracted:
     except (ValueError, TypeError, IndexError, OverflowError):
         local = None
     day = day_of(local) if local else day_of(article.published_at)
-    return Extracted(body, article.title, article.authors, article.credit, day, seconds)
+    got = Extracted(body, article.title, article.authors, article.credit, day, seconds)
+    got.raw = article.published_raw
+    return got
 
 
 def plain_trafilatura(html: bytes, **options: object) -> Extracted:
