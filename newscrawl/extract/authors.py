@@ -22,11 +22,20 @@ MAX_DEPTH = 12
 # A role or a desk, not a person ("Contributing Opinion Writer", "TMZ Staff", "Staff reports").
 _ROLE_WORDS = frozenset({
     "staff", "reports", "report", "writer", "writers", "editor", "editors", "reporter", "correspondent",
-    "contributor", "desk", "team", "newsroom", "brandroom", "company",
+    "contributor", "desk", "team", "newsroom", "brandroom", "company", "columnist", "officer", "network",
+})
+# Words that make a phrase a job title rather than a name ("Contributing Opinion", "Head of Reality Labs").
+_TITLE_WORDS = frozenset({
+    "contributing", "opinion", "senior", "assistant", "associate", "chief", "deputy", "managing",
+    "executive", "special", "guest", "head", "of", "features", "published", "updated", "posted",
 })
 _MONTH_TAIL = re.compile(
     r"\s+(?:[-|–—]\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d.*$", re.I
 )
+_NOT_NAME_CHARS = re.compile(r"[\[\]{}()<>/=+*#_]")
+_PARTICLES = frozenset({"bin", "binti", "van", "von", "de", "del", "der", "den", "da", "di", "du", "dos", "la", "le", "al", "el", "ibn", "y", "e"})
+_LABEL_TAIL = re.compile(r"\s+(?:published|updated|posted|last updated)\b.*$", re.I)
+_CAPS_WORD = re.compile(r"^[A-Z][A-Z.&'-]+$")
 _UP_TO_BY = re.compile(r"^.*?\bby\s+", re.I)
 
 
@@ -64,10 +73,16 @@ def json_ld_authors(nodes: Iterable[Any], index: dict[str, Any]) -> list[str]:
 
 
 def is_name(value: str) -> bool:
-    """A person's name: not a URL, handle, placeholder, role, date or sentence."""
+    """A person's name: not a URL, handle, placeholder, role, job title, date or sentence."""
     value = value.strip()
     words = value.split()
     return (
+        bool(words)
+        and not any(word.casefold() in _TITLE_WORDS for word in words)
+        and not _NOT_NAME_CHARS.search(value)
+        # Names are capitalised but for their particles ("Sajid bin Mohammad"): "Talton writes about business" is prose.
+        and all(word[0].isupper() or word in _PARTICLES for word in words)
+        and
         0 < len(value) <= 60
         and not _URL.search(value)
         and value.casefold() not in _NOT_NAMES
@@ -79,10 +94,25 @@ def is_name(value: str) -> bool:
 
 
 def _trim(part: str) -> str:
-    """A name without what bylines print around it: "— A", "View all posts by A", "A - Dec 21", "A Feb 6"."""
+    """A name without what bylines print around it: "— A", "View all posts by A", "A - Dec 21", "A Feb 6",
+    "A Columnist", "A USA TODAY NETWORK", "A Published:"."""
     part = _UP_TO_BY.sub("", part, count=1) if re.search(r"\bby\s", part, re.I) else part
     part = _MONTH_TAIL.sub("", part)
-    return part.strip(" .,|-–—•·:")
+    part = _LABEL_TAIL.sub("", part)
+    words = part.strip(" .,|-–—•·:").split()
+    # A trailing organisation in capitals ("Craig Meyer USA TODAY NETWORK"): two words or more, so
+    # that initials and suffixes ("JR", "III") stay.
+    caps = 0
+    while len(words) - caps > 2 and _CAPS_WORD.match(words[-1 - caps]):
+        caps += 1
+    if caps >= 2:
+        words = words[:-caps]
+    if len(words) == 3 and words[-1].casefold() in _ROLE_WORDS:
+        words = words[:-1]  # "Jon Talton Columnist"
+    half = len(words) // 2
+    if half and len(words) % 2 == 0 and words[:half] == words[half:]:
+        words = words[:half]  # the name printed twice (a visible and a screen-reader copy)
+    return " ".join(words).strip(" .,|-–—•·:")
 
 
 def split_names(text: str) -> list[str]:
@@ -111,3 +141,39 @@ def clean_names(names: Iterable[str], is_site: Callable[[str], bool] | None = No
             if is_site is None or not is_site(part):
                 seen.setdefault(part.casefold(), part)
     return split_agencies(list(seen.values()))
+
+
+def without_fragments(names: Iterable[str]) -> list[str]:
+    """Names without those that hold another one inside ("Associated Press Najib Jobain" beside
+    "Najib Jobain": two bylines run together), duplicates by case dropped, order kept."""
+    unique = list({name.casefold(): name for name in reversed(list(names))}.values())[::-1]
+    folded = [name.casefold() for name in unique]
+    return [
+        name for name, key in zip(unique, folded)
+        if not any(other != key and re.search(rf"(?:^|\s){re.escape(other)}(?:\s|$)", key) for other in folded)
+    ]
+
+
+def byline_names(texts: Iterable[str], is_site: Callable[[str], bool] | None = None) -> tuple[list[str], list[str]]:
+    """(people, wires) named by all of a page's byline elements together: one element often holds
+    part of the byline ("Travis Andersen and", "Adam Sennott") or all of it twice."""
+    people: list[str] = []
+    wires: list[str] = []
+    for text in texts:
+        found, found_wires = clean_names([text], is_site)
+        people += found
+        wires += [w for w in found_wires if w not in wires]
+    wire_names = {w.casefold() for w in wires}
+    people = [p for p in people if not any(p.casefold().startswith(w) or p.casefold().endswith(w) for w in wire_names)]
+    return without_fragments(people), wires
+
+
+def agree(metadata: list[str], bylines: Iterable[str], is_site: Callable[[str], bool] | None = None) -> list[str]:
+    """The metadata's names, or one byline element's when it names every one of them and more
+    (metadata often keeps the first author of "By A, B and C" only)."""
+    keys = {name.casefold() for name in metadata}
+    for text in bylines:
+        names = without_fragments(clean_names([text], is_site)[0])
+        if keys < {name.casefold() for name in names}:
+            return names
+    return metadata

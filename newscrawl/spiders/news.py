@@ -13,7 +13,7 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from newscrawl.extract.authors import clean_names, json_ld_authors
+from newscrawl.extract.authors import agree, byline_names, clean_names, is_name, json_ld_authors
 from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
@@ -31,6 +31,8 @@ __all__ = ["NewsSpider", "looks_like_article", "detect_language", "find_date"]
 
 #: Elements that may hold a byline, with or without "By" (the site's own markup, whatever its name).
 BYLINE_CSS = "[rel=author], [itemprop=author], .byline, .author, .author-name, .byline__name, [class*=byline]"
+#: Byline elements read (the article's own come first; later ones are teasers' and comments').
+BYLINE_ELEMENTS = 6
 #: Teaser markup on a section page: a link inside one is more likely a story.
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
 #: The source label of a day htmldate found (no statement of the page's own agreed on one).
@@ -230,20 +232,16 @@ class NewsSpider(SiteSpider):
         def own(name: str) -> bool:
             return is_site(name, sites)
 
+        bylines = [text for text in map(_element_text, select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS]) if 0 < len(text) <= 200]
         for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
-                return found, found_wires, paragraphs
-        people = [p for p in people if not own(p)]
+                return agree(found, bylines, own), found_wires, paragraphs
+        people = [p for p in people if not own(p) and is_name(p)]  # no desk, role or site
         if people or wires:
             return people, wires, paragraphs
-        for node in select(sel, BYLINE_CSS)[:5]:
-            text = _element_text(node)
-            if 0 < len(text) <= 80:
-                found, found_wires = clean_names([text], own)
-                if found or found_wires:
-                    return found, found_wires, paragraphs
-        return [], [], paragraphs
+        found, found_wires = byline_names(bylines, own)
+        return found, found_wires, paragraphs
 
     def check_date(self, article: Article, response: TextResponse) -> None:
         """The page's publication date by agreement of what it states
