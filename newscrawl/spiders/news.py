@@ -65,6 +65,17 @@ def find_date(html: str, url: str, extensive: bool = True) -> str | None:
         return None
 
 
+def _byline_block(nodes: list[Any], own: Any) -> list[str]:
+    """Texts of the first byline element that names someone and of the byline elements inside it
+    (one name each, or a name its parent ran into the next); later bylines are teasers' and comments'."""
+    texts = [(node, _element_text(node)) for node in nodes]
+    for node, text in texts:
+        if 0 < len(text) <= 200 and any(clean_names([text], own)):
+            inner = [t for n, t in texts if n is not node and isinstance(n, etree._Element) and node in n.iterancestors()]
+            return [text, *inner]
+    return []
+
+
 def _days_apart(iso_day: str, day: date) -> int:
     try:
         return abs((date.fromisoformat(iso_day) - day).days)
@@ -232,7 +243,7 @@ class NewsSpider(SiteSpider):
         def own(name: str) -> bool:
             return is_site(name, sites)
 
-        bylines = [text for text in map(_element_text, select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS]) if 0 < len(text) <= 200]
+        bylines = _byline_block(select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS], own)
         for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
