@@ -103,8 +103,10 @@ def text_dates(text: str) -> Iterator[tuple[str, datetime, int]]:
     "22 December 2023", "2023-12-22"), in order."""
     found: list[tuple[int, int, str, datetime]] = []
     for pattern in (*_DATE_WORDS, _ISO):
-        for match in pattern.finditer(text):
+        pos = 0
+        while (match := pattern.search(text, pos)) is not None:
             start = match.start()
+            pos = start + 1  # a failed reading ("Jason Krell Mar 19": "Krell" read as a month) retries one on
             if start and (text[start - 1].isalnum()):
                 continue
             try:
@@ -114,13 +116,15 @@ def text_dates(text: str) -> Iterator[tuple[str, datetime, int]]:
                 value = _from_match(match, month)
             except (ValueError, OverflowError):
                 continue
-            raw = match.group(0)
+            raw, end = match.group(0), match.end()
+            pos = max(end, pos)
             if match.group("abbr") and not _zone(match):
-                raw = raw[: match.start("abbr") - start]  # "1:00 AM Nov": the next word, no zone
+                end = pos = match.start("abbr")  # "1:00 AM Nov": the next word (read again), no zone
+                raw = raw[: end - start]
             if pattern is not _ISO and not _WEEKDAY_WORD.match(raw):
                 lead = match.start("month" if pattern is _MDY else "day") - start
                 raw, start = raw[lead:], start + lead  # "Krell Mar 19, 2020": a name, no weekday
-            found.append((start, -match.end(), raw, value))
+            found.append((start, -end, raw, value))
     last_end = -1
     for start, neg_end, raw, value in sorted(found):
         if start < last_end:

@@ -277,6 +277,8 @@ class NewsSpider(SiteSpider):
             return
         day, instant = choice.day, choice.instant
         self.crawler.stats.inc_value(f"newscrawl/published/{day.source}")
+        if instant is not None and instant.source in PUBLISHED_SOURCES and instant.day == day.day:
+            day = instant  # the metadata's own string already says the printed day
         if day is instant and day.source in PUBLISHED_SOURCES:
             article.published_raw, article.published_at = day.raw, None  # the clean pipeline reads it
             return
