@@ -36,6 +36,10 @@ _NOT_NAME_CHARS = re.compile(r"[\[\]{}()<>/=+*#_]")
 _PARTICLES = frozenset({"bin", "binti", "van", "von", "de", "del", "der", "den", "da", "di", "du", "dos", "la", "le", "al", "el", "ibn", "y", "e"})
 _LABEL_TAIL = re.compile(r"\s+(?:published|updated|posted|last updated)\b.*$", re.I)
 _CAPS_WORD = re.compile(r"^[A-Z][A-Z.&'-]+$")
+_OTHER_CREDIT = re.compile(
+    r"\b(?:illustrations?|illustrated|photos?|photographs?|photography|images?|videos?|graphics?|edited|produced)\s+by\s",
+    re.I,
+)
 _UP_TO_BY = re.compile(r"^.*?\bby\s+", re.I)
 
 
@@ -96,6 +100,8 @@ def is_name(value: str) -> bool:
 def _trim(part: str) -> str:
     """A name without what bylines print around it: "— A", "View all posts by A", "A - Dec 21", "A Feb 6",
     "A Columnist", "A USA TODAY NETWORK", "A Published:"."""
+    if other := _OTHER_CREDIT.search(part):
+        part = part[: other.start()]  # "Illustrations by A", "Photos by A": a credit, not the story's author
     part = _UP_TO_BY.sub("", part, count=1) if re.search(r"\bby\s", part, re.I) else part
     part = _MONTH_TAIL.sub("", part)
     part = _LABEL_TAIL.sub("", part)
@@ -144,13 +150,19 @@ def clean_names(names: Iterable[str], is_site: Callable[[str], bool] | None = No
 
 
 def without_fragments(names: Iterable[str]) -> list[str]:
-    """Names without those that hold another one inside ("Associated Press Najib Jobain" beside
-    "Najib Jobain": two bylines run together), duplicates by case dropped, order kept."""
+    """Names without run-together ones that hold a whole other name ("Associated Press Najib Jobain"
+    beside "Najib Jobain": two bylines in one element) and one-word parts of another ("Lee" beside
+    "Ann Lee"); duplicates by case dropped, order kept."""
     unique = list({name.casefold(): name for name in reversed(list(names))}.values())[::-1]
     folded = [name.casefold() for name in unique]
+
+    def inside(part: str, whole: str) -> bool:
+        return part != whole and re.search(rf"(?:^|\s){re.escape(part)}(?:\s|$)", whole) is not None
+
     return [
         name for name, key in zip(unique, folded)
-        if not any(other != key and re.search(rf"(?:^|\s){re.escape(other)}(?:\s|$)", key) for other in folded)
+        if not any(len(other.split()) > 1 and inside(other, key) for other in folded)
+        and not (len(key.split()) == 1 and any(inside(key, other) for other in folded))
     ]
 
 
@@ -161,19 +173,15 @@ def byline_names(texts: Iterable[str], is_site: Callable[[str], bool] | None = N
     wires: list[str] = []
     for text in texts:
         found, found_wires = clean_names([text], is_site)
-        people += found
+        people += [name for name in found if " " in name]  # a one-word byline element is a label ("Reviews")
         wires += [w for w in found_wires if w not in wires]
     wire_names = {w.casefold() for w in wires}
     people = [p for p in people if not any(p.casefold().startswith(w) or p.casefold().endswith(w) for w in wire_names)]
     return without_fragments(people), wires
 
 
-def agree(metadata: list[str], bylines: Iterable[str], is_site: Callable[[str], bool] | None = None) -> list[str]:
-    """The metadata's names, or one byline element's when it names every one of them and more
-    (metadata often keeps the first author of "By A, B and C" only)."""
+def agree(metadata: list[str], byline: list[str]) -> list[str]:
+    """The metadata's names, or the byline's when it names every one of them and more (metadata
+    often keeps the first author of "By A, B and C" only)."""
     keys = {name.casefold() for name in metadata}
-    for text in bylines:
-        names = without_fragments(clean_names([text], is_site)[0])
-        if keys < {name.casefold() for name in names}:
-            return names
-    return metadata
+    return byline if keys < {name.casefold() for name in byline} else metadata

@@ -243,16 +243,15 @@ class NewsSpider(SiteSpider):
         def own(name: str) -> bool:
             return is_site(name, sites)
 
-        bylines = _byline_block(select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS], own)
+        block, block_wires = byline_names(_byline_block(select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS], own), own)
         for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
-                return agree(found, bylines, own), found_wires, paragraphs
+                return agree(found, block), found_wires, paragraphs
         people = [p for p in people if not own(p) and is_name(p)]  # no desk, role or site
         if people or wires:
-            return people, wires, paragraphs
-        found, found_wires = byline_names(bylines, own)
-        return found, found_wires, paragraphs
+            return agree(people, block), wires, paragraphs
+        return block, block_wires, paragraphs
 
     def check_date(self, article: Article, response: TextResponse) -> None:
         """The page's publication date by agreement of what it states

@@ -1,0 +1,119 @@
+"""The generic author rules (newscrawl/extract/authors.py) and the news spider's byline block.
+
+Byline texts are copied from real NAEB dev pages (tests/data/naeb, Apache-2.0, see its
+PROVENANCE.md); each case names its page id. Held-out pages are never read here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newscrawl.extract.authors import agree, byline_names, is_name, split_names, without_fragments
+from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("Jon Talton Columnist", ["Jon Talton"]),  # seattletimes.com d33afa21
+    ("Craig Meyer USA TODAY NETWORK", ["Craig Meyer"]),  # thedailyreporter.com dbbf9717
+    ("Courtney Carr Courtney Carr Published: December 20, 2023", ["Courtney Carr"]),  # theboot.com 17c9f548
+    ("By Charles Fried, Contributing Opinion Writer", ["Charles Fried"]),  # thecrimson.com 2348afdd
+    ("By Cam E. Kettles, Crimson Staff Writer", ["Cam E. Kettles"]),  # thecrimson.com d2b439b6
+    ("Andrew Bosworth, Chief Technology Officer", ["Andrew Bosworth"]),  # about.fb.com cff22339
+    ("HEATHER HOLLINGSWORTH, [monthFull] [day], [year]", ["HEATHER HOLLINGSWORTH"]),  # apnews.com 3ac9004a
+    ("Amrita Khalid, surveillance policy, consumer gadgets", ["Amrita Khalid"]),  # theverge.com f119e456
+    ("By Sajid bin Mohammad", ["Sajid bin Mohammad"]),  # purseblog.com 60670e22
+    ("By Robert Van Sias", ["Robert Van Sias"]),
+    # sbnation.com 05297591: the illustrator is credited, not an author.
+    ("By Jason Krell Mar 19, 2020, 10:00am EDT Illustrations by Tyson Whiting", ["Jason Krell"]),
+    ("By Ann Lee. Photos by Bo Kim", ["Ann Lee"]),
+    ("By A.J. Jr. Smith III", ["A.J. Jr. Smith III"]),  # capitals of one word stay
+])
+def test_split_names(text: str, names: list[str]) -> None:
+    assert split_names(text) == names
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("TMZ Staff", False),  # tmz.com 5d32cf12
+    ("Staff reports", False),  # stltoday.com 937d5284
+    ("Head of Reality Labs", False),  # about.fb.com cff22339
+    ("Talton writes about business", False),
+    ("( Image: Getty Images)", False),
+    ("Simone M. Scully", True),
+    ("danah boyd", False),  # the price of the capitalisation rule: a lower-case name is read as prose
+])
+def test_is_name(value: str, expected: bool) -> None:
+    assert is_name(value) is expected
+
+
+def test_byline_names_of_a_block_run_together() -> None:
+    # pbs.org 05a586a4: the outer byline element holds both bylines twice (visible and screen-reader copy).
+    texts = [
+        "By — Najib Jobain, Associated Press Najib Jobain, Associated Press By — Samy Magdy, Associated Press",
+        "Najib Jobain, Associated Press", "Samy Magdy, Associated Press",
+    ]
+    assert byline_names(texts) == (["Najib Jobain", "Samy Magdy"], ["AP"])
+    # bostonglobe.com 3cc792ad: one name per inner element, the outer one runs them into a desk.
+    texts = ["By Travis Andersen and Adam Sennott Globe Staff and Globe Correspondent, Updated",
+             "Travis Andersen and", "Adam Sennott"]
+    assert byline_names(texts) == (["Travis Andersen", "Adam Sennott"], [])
+
+
+def test_byline_names_skip_one_word_labels() -> None:
+    # techradar.com 959e3e41: the section label sits in a byline element.
+    texts = ["Reviews By Lance Ulanoff last updated 19 September 2023", "Reviews", "By Lance Ulanoff"]
+    assert byline_names(texts) == (["Lance Ulanoff"], [])
+
+
+def test_without_fragments() -> None:
+    assert without_fragments(["Associated Press Najib Jobain", "Najib Jobain", "najib jobain"]) == ["Najib Jobain"]
+    assert without_fragments(["Ann Lee", "Lee"]) == ["Ann Lee"]  # a part of a name goes, the name stays
+    assert without_fragments(["Jo Ann", "Ann Jones"]) == ["Jo Ann", "Ann Jones"]
+
+
+@pytest.mark.parametrize(("metadata", "byline", "expected"), [
+    # npr.org 446a3818: JSON-LD keeps the first of three.
+    (["Aaron Scott"], ["Aaron Scott", "Berly McCoy", "Rebecca Ramirez"], ["Aaron Scott", "Berly McCoy", "Rebecca Ramirez"]),
+    # A byline naming someone else is no agreement: the metadata stands.
+    (["Aaron Scott"], ["Berly McCoy"], ["Aaron Scott"]),
+    (["Aaron Scott"], [], ["Aaron Scott"]),
+    # gamesradar.com 377c75f1: the metadata names more than the byline; it stands.
+    (["Grace Dean", "Jasmine Gould-Wilson", "Leon Hurley"], ["Grace Dean"],
+     ["Grace Dean", "Jasmine Gould-Wilson", "Leon Hurley"]),
+])
+def test_agree(metadata: list[str], byline: list[str], expected: list[str]) -> None:
+    assert agree(metadata, byline) == expected
+
+
+# ---------------------------------------------------------------- the news spider
+
+
+@pytest.fixture(scope="module")
+def reader() -> OfflineReader:
+    return OfflineReader("news", f"{OFFLINE_ORIGIN}/")
+
+
+def _page(byline: str, after: str = "") -> bytes:
+    story = "<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>"
+    return (f"<html lang='en'><body><article><h1>A headline</h1>{byline}{story * 4}</article>"
+            f"{after}</body></html>").encode()
+
+
+def test_spider_reads_the_first_byline_block_only(reader: OfflineReader) -> None:
+    # cbssports.com ca503969: the story's byline, then the bylines of teasers further down.
+    html = _page(
+        '<div class="byline">By Will Backus Dec 23, 2023 at 3:15 pm ET</div>',
+        '<ul><li><span class="author">Dennis Dodd</span></li><li><span class="author">Tom Fornelli</span></li></ul>',
+    )
+    assert reader.read(html, "https://example.com/college-football/news/a-pick/").authors == ["Will Backus"]
+
+
+def test_spider_joins_names_split_over_inner_elements(reader: OfflineReader) -> None:
+    html = _page('<div class="byline">By <a class="author">Travis Andersen</a> and <a class="author">Adam Sennott</a>'
+                 " Globe Staff and Globe Correspondent, Updated</div>")
+    assert reader.read(html, "https://example.com/2023/12/22/metro/a-story/").authors == ["Travis Andersen", "Adam Sennott"]
+
+
+def test_spider_drops_desks_from_a_byline_paragraph(reader: OfflineReader) -> None:
+    # stltoday.com 937d5284: "Staff reports" is no author.
+    html = _page("<p>By Staff reports</p>")
+    assert reader.read(html, "https://example.com/news/local/a-chase/").authors == []
