@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from newscrawl.extract.authors import agree, byline_names, is_name, split_names, without_fragments
+from newscrawl.extract.authors import (
+    agree, byline_names, is_name, json_ld_authors, meta_author_names, split_names, without_fragments,
+)
 from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
 
 
@@ -117,3 +119,46 @@ def test_spider_drops_desks_from_a_byline_paragraph(reader: OfflineReader) -> No
     # stltoday.com 937d5284: "Staff reports" is no author.
     html = _page("<p>By Staff reports</p>")
     assert reader.read(html, "https://example.com/news/local/a-chase/").authors == []
+
+
+def test_json_ld_authors_of_a_headlined_work() -> None:
+    # bhg.com e43d15be: the page's JSON-LD node is a Recipe, no article type.
+    nodes = [{"@type": ["Recipe"], "headline": "Copycat Giant Peppermint-Chocolate Cookies",
+              "author": [{"@type": "Person", "name": "Erin Hooker", "url": "https://www.bhg.com/erin-hooker-8419098"}]}]
+    assert json_ld_authors(nodes, {}) == ["Erin Hooker"]
+    assert json_ld_authors([{"@type": "Organization", "name": "BHG", "author": "Nobody Here"}], {}) == []
+
+
+@pytest.mark.parametrize(("meta", "names"), [
+    ({"sailthru.author": ["Erin Hooker"]}, ["Erin Hooker"]),  # bhg.com e43d15be
+    ({"twitter:label1": ["Written by"], "twitter:data1": ["Team EBONY"]}, ["Team EBONY"]),  # ebony.com f2b1a821
+    ({"twitter:label1": ["Est. reading time"], "twitter:data1": ["2 minutes"]}, []),
+    ({"byl": ["By Jane Roe"]}, ["By Jane Roe"]),
+])
+def test_meta_author_names(meta: dict[str, list[str]], names: list[str]) -> None:
+    assert meta_author_names(meta) == names
+
+
+def test_spider_reads_author_links_after_the_headline_only(reader: OfflineReader) -> None:
+    # thedailyworld.com 9b7aa1ff: "By <a href=/author/…>" in a class no byline rule knows; the menu
+    # above the headline links another writer's page.
+    html = (
+        "<html lang='en'><body><nav><a href='/author/paul-solman/'>Paul Solman</a></nav><article><h1>A headline</h1>"
+        "<div class='latest-by'>By <a href='https://example.com/author/ryan-sparks/'>Ryan Sparks</a> • December 20, 2023</div>"
+        + ("<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>") * 3
+        + "</article></body></html>"
+    ).encode()
+    assert reader.read(html, "https://example.com/sports/roundup/").authors == ["Ryan Sparks"]
+
+
+def test_spider_reads_the_headline_byline_when_metadata_names_the_site(reader: OfflineReader) -> None:
+    # weather.com 595ed638: JSON-LD credits the site; the page prints the writer under the headline.
+    html = (
+        "<html lang='en'><head><meta property='og:site_name' content='The Weather Channel'>"
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": "Organization", '
+        '"name": "The Weather Channel"}}</script></head><body><h1>10 Eco-Friendly Ways</h1>'
+        "<h4>By <span class='x'><a href='/b/x'>Simone M. Scully</a></span></h4><h4>December 11, 2023</h4>"
+        + ("<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>") * 3
+        + "</body></html>"
+    ).encode()
+    assert reader.read(html, "https://weather.com/safety/winter/news/a-story").authors == ["Simone M. Scully"]

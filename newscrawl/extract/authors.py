@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from newscrawl.credits import split_agencies, split_byline
@@ -60,9 +61,18 @@ def article_nodes(nodes: Iterable[Any]) -> Iterator[dict[str, Any]]:
                     stack.append((item[key], depth + 1))
 
 
+def _headlined(nodes: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Top-level nodes with a headline (a Recipe, a VideoObject…): the page's work when no article node says who wrote it."""
+    for node in nodes:
+        if isinstance(node, dict) and isinstance(node.get("headline"), str):
+            yield node
+
+
 def json_ld_authors(nodes: Iterable[Any], index: dict[str, Any]) -> list[str]:
-    """Names in the ``author`` of the first article node that has one (objects, lists, @id references, strings)."""
-    for node in article_nodes(nodes):
+    """Names in the ``author`` of the first article node that has one (objects, lists, @id references,
+    strings), else of the first headlined node that has one."""
+    nodes = list(nodes)
+    for node in itertools.chain(article_nodes(nodes), _headlined(nodes)):
         names: list[str] = []
         for author in node.get("author") if isinstance(node.get("author"), list) else [node.get("author")]:
             if isinstance(author, dict) and set(author) <= {"@id", "@type"} and author.get("@id") in index:
@@ -185,3 +195,17 @@ def agree(metadata: list[str], byline: list[str]) -> list[str]:
     often keeps the first author of "By A, B and C" only)."""
     keys = {name.casefold() for name in metadata}
     return byline if keys < {name.casefold() for name in byline} else metadata
+
+
+#: Meta tags naming the author besides ``author`` and ``article:author`` (analytics and CMS tags).
+AUTHOR_META = ("sailthru.author", "parsely-author", "byl", "dc.creator", "dcterms.creator")
+
+
+def meta_author_names(meta: Mapping[str, list[str]]) -> list[str]:
+    """Author strings of the page's other meta tags, and of a Slack/Twitter "Written by" label pair."""
+    names = [value for key in AUTHOR_META for value in meta.get(key, [])]
+    for label_key, data_key in (("twitter:label1", "twitter:data1"), ("twitter:label2", "twitter:data2")):
+        labels, data = meta.get(label_key, []), meta.get(data_key, [])
+        if labels and data and labels[0].strip().casefold() in ("written by", "author", "by"):
+            names.append(data[0])
+    return names

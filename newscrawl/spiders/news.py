@@ -13,7 +13,7 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from newscrawl.extract.authors import agree, byline_names, clean_names, is_name, json_ld_authors
+from newscrawl.extract.authors import agree, byline_names, clean_names, is_name, json_ld_authors, meta_author_names
 from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
@@ -31,8 +31,12 @@ __all__ = ["NewsSpider", "looks_like_article", "detect_language", "find_date"]
 
 #: Elements that may hold a byline, with or without "By" (the site's own markup, whatever its name).
 BYLINE_CSS = "[rel=author], [itemprop=author], .byline, .author, .author-name, .byline__name, [class*=byline]"
+#: Looser author markup, read after the headline only (before it, such links are the site's menus).
+AUTHOR_CSS = "[class*=author], a[href*='/author/'], a[href*='/authors/'], a[href*='/reporters/'], a[href*='/bios/']"
 #: Byline elements read (the article's own come first; later ones are teasers' and comments').
 BYLINE_ELEMENTS = 6
+#: A byline element longer than this holds more than the byline (a bio, the next teaser).
+MAX_BYLINE_TEXT = 100
 #: Teaser markup on a section page: a link inside one is more likely a story.
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
 #: The source label of a day htmldate found (no statement of the page's own agreed on one).
@@ -70,10 +74,24 @@ def _byline_block(nodes: list[Any], own: Any) -> list[str]:
     (one name each, or a name its parent ran into the next); later bylines are teasers' and comments'."""
     texts = [(node, _element_text(node)) for node in nodes]
     for node, text in texts:
-        if 0 < len(text) <= 200 and any(clean_names([text], own)):
+        if 0 < len(text) <= MAX_BYLINE_TEXT and any(clean_names([text], own)):
             inner = [t for n, t in texts if n is not node and isinstance(n, etree._Element) and node in n.iterancestors()]
             return [text, *inner]
     return []
+
+
+def _after_headline(root: Any, nodes: list[Any]) -> list[Any]:
+    """``nodes`` that come after the page's first <h1> in document order (all of them when it has none)."""
+    if not isinstance(root, etree._Element) or not nodes:
+        return []
+    wanted = {id(node) for node in nodes if isinstance(node, etree._Element)}
+    after, seen_h1 = [], next(root.iter("h1"), None) is None
+    for element in root.iter():
+        if element.tag == "h1":
+            seen_h1 = True
+        elif seen_h1 and id(element) in wanted:
+            after.append(element)
+    return after
 
 
 def _days_apart(iso_day: str, day: date) -> int:
@@ -244,14 +262,22 @@ class NewsSpider(SiteSpider):
             return is_site(name, sites)
 
         block, block_wires = byline_names(_byline_block(select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS], own), own)
-        for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
+        if not block and not block_wires:
+            loose = _after_headline(sel.root, select(sel, AUTHOR_CSS))[:BYLINE_ELEMENTS]
+            block, block_wires = byline_names(_byline_block(loose, own), own)
+        metas = _meta_index(_elements(sel, "meta")["meta"])
+        for candidates in (json_ld_authors(nodes, index), list(meta.authors), meta_author_names(metas)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
                 return agree(found, block), found_wires, paragraphs
         people = [p for p in people if not own(p) and is_name(p)]  # no desk, role or site
         if people or wires:
             return agree(people, block), wires, paragraphs
-        return block, block_wires, paragraphs
+        if block or block_wires:
+            return block, block_wires, paragraphs
+        # The metadata named only the site: a "By …" line under the headline may name the writer.
+        found, found_wires = self.headline_byline(sel)
+        return [p for p in found if not own(p) and is_name(p)], found_wires, paragraphs
 
     def check_date(self, article: Article, response: TextResponse) -> None:
         """The page's publication date by agreement of what it states
