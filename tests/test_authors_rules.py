@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from newscrawl.extract.authors import (
-    agree, byline_names, is_name, json_ld_authors, meta_author_names, split_names, without_fragments,
+    agree, byline_names, contributors, is_name, json_ld_authors, meta_author_names, split_names, without_contributors,
+    without_fragments,
 )
 from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
 
@@ -162,3 +163,19 @@ def test_spider_reads_the_headline_byline_when_metadata_names_the_site(reader: O
         + "</body></html>"
     ).encode()
     assert reader.read(html, "https://weather.com/safety/winter/news/a-story").authors == ["Simone M. Scully"]
+
+
+@pytest.mark.parametrize(("texts", "helpers"), [
+    # gamesradar.com 377c75f1 and f17ff7b9: contributors are printed in the byline, JSON-LD lists them as authors.
+    (["By Grace Dean Contributions from Jasmine Gould-Wilson , Leon Hurley last updated"], {"jasmine gould-wilson", "leon hurley"}),
+    (["By Robbie Dunlop Contributions from Megan Garside published 23 December 2023"], {"megan garside"}),
+    (["By Ann Lee. Additional reporting by Bo Kim and Cy Young"], {"bo kim", "cy young"}),
+    (["By Ann Lee and Bo Kim"], set()),
+])
+def test_contributors(texts: list[str], helpers: set[str]) -> None:
+    assert contributors(texts) == helpers
+
+
+def test_without_contributors_keeps_someone() -> None:
+    assert without_contributors(["Robbie Dunlop", "Megan Garside"], {"megan garside"}) == ["Robbie Dunlop"]
+    assert without_contributors(["Megan Garside"], {"megan garside"}) == ["Megan Garside"]

@@ -209,3 +209,26 @@ def meta_author_names(meta: Mapping[str, list[str]]) -> list[str]:
         if labels and data and labels[0].strip().casefold() in ("written by", "author", "by"):
             names.append(data[0])
     return names
+
+
+# What a byline prints before people who helped but did not write ("By A Contributions from B").
+_CONTRIBUTORS = re.compile(
+    r"\b(?:contributions?\s+(?:from|by)|additional\s+reporting(?:\s+(?:by|from))?|with\s+reporting\s+(?:by|from)"
+    r"|reporting\s+contributed\s+by)\s*:?\s+(?P<names>.+)$",
+    re.I,
+)
+
+
+def contributors(texts: Iterable[str]) -> set[str]:
+    """Folded names a byline credits as contributors, not writers ("Contributions from B, C")."""
+    found: set[str] = set()
+    for text in texts:
+        if match := _CONTRIBUTORS.search(text):
+            found.update(name.casefold() for name in split_names(match.group("names")))
+    return found
+
+
+def without_contributors(names: list[str], helpers: set[str]) -> list[str]:
+    """``names`` without the byline's contributors, unless that would leave none."""
+    kept = [name for name in names if name.casefold() not in helpers]
+    return kept or names

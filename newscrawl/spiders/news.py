@@ -13,7 +13,9 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from newscrawl.extract.authors import agree, byline_names, clean_names, is_name, json_ld_authors, meta_author_names
+from newscrawl.extract.authors import (
+    agree, byline_names, clean_names, contributors, is_name, json_ld_authors, meta_author_names, without_contributors,
+)
 from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
@@ -261,20 +263,23 @@ class NewsSpider(SiteSpider):
         def own(name: str) -> bool:
             return is_site(name, sites)
 
-        block, block_wires = byline_names(_byline_block(select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS], own), own)
+        nodes_found = select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS]
+        texts = _byline_block(nodes_found, own)
+        block, block_wires = byline_names(texts, own)
         if not block and not block_wires:
-            loose = _after_headline(sel.root, select(sel, AUTHOR_CSS))[:BYLINE_ELEMENTS]
-            block, block_wires = byline_names(_byline_block(loose, own), own)
+            texts = _byline_block(_after_headline(sel.root, select(sel, AUTHOR_CSS))[:BYLINE_ELEMENTS], own)
+            block, block_wires = byline_names(texts, own)
+        helpers = contributors([*texts, *map(_element_text, nodes_found)])
         metas = _meta_index(_elements(sel, "meta")["meta"])
         for candidates in (json_ld_authors(nodes, index), list(meta.authors), meta_author_names(metas)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
-                return agree(found, block), found_wires, paragraphs
+                return without_contributors(agree(found, block), helpers), found_wires, paragraphs
         people = [p for p in people if not own(p) and is_name(p)]  # no desk, role or site
         if people or wires:
-            return agree(people, block), wires, paragraphs
+            return without_contributors(agree(people, block), helpers), wires, paragraphs
         if block or block_wires:
-            return block, block_wires, paragraphs
+            return without_contributors(block, helpers), block_wires, paragraphs
         # The metadata named only the site: a "By …" line under the headline may name the writer.
         found, found_wires = self.headline_byline(sel)
         return [p for p in found if not own(p) and is_name(p)], found_wires, paragraphs
