@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from lxml import etree
 from lxml import html as lxml_html
 
 from newscrawl.dates import parse_datetime
@@ -213,3 +214,15 @@ def test_spider_falls_back_to_htmldate_marked(reader: OfflineReader) -> None:
     assert article.published_raw is not None and article.published_raw.endswith(" (htmldate)")
     assert article.published_at is not None and article.published_at.tzinfo is not None
     assert article.published_at.utcoffset() == timedelta(0)
+
+
+def test_visible_dates_on_a_deeply_nested_page() -> None:
+    # Hostile markup: the text walk is iterative, so nesting deeper than Python's recursion limit is read.
+    page = etree.Element("html")
+    body = etree.SubElement(page, "body")
+    etree.SubElement(body, "h1").text = "Headline"
+    node = body
+    for _ in range(5000):
+        node = etree.SubElement(node, "div")
+    node.text = "Published Dec. 22, 2023"
+    assert [s.raw for s in visible_dates(page)] == ["Dec. 22, 2023"]

@@ -22,9 +22,6 @@ _URL_DATE = re.compile(
 _DATE_WORDS = (_MDY, _DMY)
 # A month name or ISO date must start a word: "xDec 23, 2023" or "12023-01-02" is no date.
 _WORD_START = re.compile(r"(?<![\w])")
-_SKIP = " or ".join(f"ancestor::{tag}" for tag in sorted(NON_TEXT_TAGS))
-_AFTER_HEADLINE = etree.XPath(f"following::text()[not({_SKIP})]", smart_strings=False)
-_BODY_TEXT = etree.XPath(f".//text()[not({_SKIP})]", smart_strings=False)
 _WEEKDAY_WORD = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b", re.I)
 # What a page prints before a date it changed later ("Updated Dec. 23", "Last modified: …").
 _UPDATE_LABEL = re.compile(r"\b(?:updated?|modified|edited|revised)\b[^.]*$", re.I)
@@ -133,13 +130,39 @@ def text_dates(text: str) -> Iterator[tuple[str, datetime, int]]:
         yield raw.strip(" ,|-"), value, start
 
 
-def _visible_texts(root: etree._Element) -> list[str]:
-    """Text of the page after its first <h1> (the whole body when there is none), markup skipped."""
+def _subtree_texts(element: Any, tail: bool = True) -> Iterator[str]:
+    """Text of ``element`` and its descendants in document order, markup skipped (iterative:
+    hostile pages nest deeper than the recursion limit), then its tail."""
+    stack: list[tuple[Any, bool]] = [(element, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            if node.tail and (tail or node is not element):
+                yield node.tail
+            continue
+        stack.append((node, True))
+        if isinstance(node.tag, str) and node.tag not in NON_TEXT_TAGS:
+            if node.text:
+                yield node.text
+            stack.extend((child, False) for child in reversed(node))
+
+
+def _visible_texts(root: etree._Element) -> Iterator[str]:
+    """Text of the page after its first <h1> (the whole body when there is none), markup skipped,
+    read lazily: the caller stops after the first few thousand characters."""
     h1 = next(root.iter("h1"), None)
-    if h1 is not None:
-        return _AFTER_HEADLINE(h1)  # following:: leaves the headline's own words out
-    body = next(root.iter("body"), root)
-    return _BODY_TEXT(body)
+    if h1 is None:
+        yield from _subtree_texts(next(root.iter("body"), root), tail=False)
+        return
+    node = h1  # the following:: axis: the headline's tail, its later siblings, then its ancestors'
+    if node.tail:
+        yield node.tail
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield from _subtree_texts(sibling)
+        node = node.getparent()
+        if node is not None and node.tail:
+            yield node.tail
 
 
 def visible_dates(root: etree._Element, limit: int = VISIBLE_DATES) -> list[Stated]:

@@ -159,6 +159,7 @@ class NewsSpider(SiteSpider):
         self.from_root = parts.path in ("", "/") and not parts.query
         self._page_host = host
         self._title_cache: tuple[int | None, str | None] = (None, None)
+        self._structured_cache: tuple[int | None, Any] = (None, None)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         async for request in super().start():
@@ -250,13 +251,21 @@ class NewsSpider(SiteSpider):
             self._title_cache = (key, choose_title(h1s, meta.titles or ((meta.title,) if meta.title else ()), sites))
         return self._title_cache[1]
 
+    def _structured(self, sel: Selector) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+        """The page's JSON-LD nodes and meta index, read once per page (authors and date both use them)."""
+        key = id(sel.root)
+        if self._structured_cache[0] != key:
+            head = _elements(sel, "meta", "script")
+            self._structured_cache = (key, (find_json_ld(sel, head["script"]), _meta_index(head["meta"])))
+        return self._structured_cache[1]  # type: ignore[return-value]
+
     def _bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
         """JSON-LD authors anywhere in the graph, then meta tags, then a byline opening the body, then
         byline elements (with or without "By"), then a "By" line under the headline."""
         people, wires, rest = super()._bylines(sel, meta, paragraphs)
         if rest is not paragraphs:  # a "By …" line opened the body: it is no paragraph
             paragraphs = rest
-        nodes = find_json_ld(sel)
+        nodes, metas = self._structured(sel)
         index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
         sites = site_names(self._page_host, meta.site_name, meta.publisher)
 
@@ -270,7 +279,6 @@ class NewsSpider(SiteSpider):
             texts = _byline_block(_after_headline(sel.root, select(sel, AUTHOR_CSS))[:BYLINE_ELEMENTS], own)
             block, block_wires = byline_names(texts, own)
         helpers = contributors([*texts, *map(_element_text, nodes_found)])
-        metas = _meta_index(_elements(sel, "meta")["meta"])
         for candidates in (json_ld_authors(nodes, index), list(meta.authors), meta_author_names(metas)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
@@ -294,8 +302,8 @@ class NewsSpider(SiteSpider):
         sel = response.selector
         if not isinstance(sel.root, etree._Element):
             return
-        head = _elements(sel, "meta", "script")
-        stated = stated_dates(sel.root, response.url, find_json_ld(sel, head["script"]), _meta_index(head["meta"]))
+        nodes, metas = self._structured(sel)
+        stated = stated_dates(sel.root, response.url, nodes, metas)
         choice = choose(stated, response.url)
         if choice is None or choice.day.source != "visible":
             found = find_date(response.text, response.url, extensive=choice is None)
@@ -319,6 +327,7 @@ class NewsSpider(SiteSpider):
     def build_article(self, response: TextResponse) -> Article:
         self._page_host = (urlsplit(response.url).hostname or "").lower()
         self._title_cache = (None, None)
+        self._structured_cache = (None, None)
         article = super().build_article(response)
         article.source = self.source
         self.check_date(article, response)
