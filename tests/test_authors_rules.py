@@ -26,6 +26,7 @@ from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
     ("Amrita Khalid, surveillance policy, consumer gadgets", ["Amrita Khalid"]),  # theverge.com f119e456
     ("By Sajid bin Mohammad", ["Sajid bin Mohammad"]),  # purseblog.com 60670e22
     ("By Robert Van Sias", ["Robert Van Sias"]),
+    ("Travis Andersen and", ["Travis Andersen"]),  # bostonglobe.com 3cc792ad: the next name is the next element
     # sbnation.com 05297591: the illustrator is credited, not an author.
     ("By Jason Krell Mar 19, 2020, 10:00am EDT Illustrations by Tyson Whiting", ["Jason Krell"]),
     ("By Ann Lee. Photos by Bo Kim", ["Ann Lee"]),
@@ -41,6 +42,8 @@ def test_split_names(text: str, names: list[str]) -> None:
     ("Head of Reality Labs", False),  # about.fb.com cff22339
     ("Talton writes about business", False),
     ("( Image: Getty Images)", False),
+    ("Plus Icon", False),  # variety.com 0faff5b3: a button's label inside the byline
+    ("Follow", False),
     ("Simone M. Scully", True),
     ("danah boyd", False),  # the price of the capitalisation rule: a lower-case name is read as prose
 ])

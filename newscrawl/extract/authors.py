@@ -29,10 +29,14 @@ _ROLE_WORDS = frozenset({
 _TITLE_WORDS = frozenset({
     "contributing", "opinion", "senior", "assistant", "associate", "chief", "deputy", "managing",
     "executive", "special", "guest", "head", "of", "features", "published", "updated", "posted",
+    # Page chrome printed beside a byline ("Plus Icon", "Follow", "Email", "Latest").
+    "icon", "follow", "email", "share", "toggle", "menu", "latest", "twitter", "facebook", "instagram", "linkedin",
 })
 _MONTH_TAIL = re.compile(
     r"\s+(?:[-|–—]\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d.*$", re.I
 )
+# A name its element ends with "and" (the next name sits in the next element): "Travis Andersen and".
+_TRAILING_JOIN = re.compile(r"(?:\s+(?:and|&)|\s*,)\s*$", re.I)
 _NOT_NAME_CHARS = re.compile(r"[\[\]{}()<>/=+*#_]")
 _PARTICLES = frozenset({"bin", "binti", "van", "von", "de", "del", "der", "den", "da", "di", "du", "dos", "la", "le", "al", "el", "ibn", "y", "e"})
 _LABEL_TAIL = re.compile(r"\s+(?:published|updated|posted|last updated)\b.*$", re.I)
@@ -133,7 +137,7 @@ def _trim(part: str) -> str:
 
 def split_names(text: str) -> list[str]:
     """One author string into names: "A and B", "A, B & C", "By A | Desk"; credentials stay with their name."""
-    text = normalize_text(_BY_PREFIX.sub("", text, count=1)).strip(" ,|;")
+    text = _TRAILING_JOIN.sub("", normalize_text(_BY_PREFIX.sub("", text, count=1))).strip(" ,|;")
     if not text:
         return []
     people, wires = split_byline("By " + text)

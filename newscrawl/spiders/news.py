@@ -38,7 +38,7 @@ AUTHOR_CSS = "[class*=author], a[href*='/author/'], a[href*='/authors/'], a[href
 #: Byline elements read (the article's own come first; later ones are teasers' and comments').
 BYLINE_ELEMENTS = 6
 #: A byline element longer than this holds more than the byline (a bio, the next teaser).
-MAX_BYLINE_TEXT = 100
+MAX_BYLINE_TEXT = 200
 #: Teaser markup on a section page: a link inside one is more likely a story.
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
 #: The source label of a day htmldate found (no statement of the page's own agreed on one).
