@@ -22,7 +22,7 @@ SAMPLE = [
     ("10f05376092fdd999cd99e6526bf9ee8", 0.97, True, True, True),  # medium.com
     ("1ee0e0cb9c1d183bfa0be8c0d2ec393b", 0.98, True, True, True),  # parade.com
     ("27dcb88d2c2d3f842dd7c3f019fbd5e7", 0.45, True, True, True),  # forbes.com (truth stops half-way)
-    ("377c75f19fb7a993587c923a10905a67", 0.97, True, False, True),  # gamesradar.com
+    ("377c75f19fb7a993587c923a10905a67", 0.97, True, True, True),  # gamesradar.com
     ("479f7d334e131d10c10c3e987092702a", 0.95, True, True, True),  # technologyreview.com
     ("52f3b226287efdd1ba1b1e316dee81e1", 0.96, True, True, True),  # cnet.com
     ("5f5bdaae8f77dbae1b7257d1a41701f2", 1.00, True, True, True),  # billboard.com
