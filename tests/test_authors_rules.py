@@ -98,10 +98,11 @@ def reader() -> OfflineReader:
     return OfflineReader("news", f"{OFFLINE_ORIGIN}/")
 
 
+STORY = ("<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>") * 4
+
+
 def _page(byline: str, after: str = "") -> bytes:
-    story = "<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>"
-    return (f"<html lang='en'><body><article><h1>A headline</h1>{byline}{story * 4}</article>"
-            f"{after}</body></html>").encode()
+    return f"<html lang='en'><body><article><h1>A headline</h1>{byline}{STORY}</article>{after}</body></html>".encode()
 
 
 def test_spider_reads_the_first_byline_block_only(reader: OfflineReader) -> None:
@@ -149,7 +150,7 @@ def test_spider_reads_author_links_after_the_headline_only(reader: OfflineReader
     html = (
         "<html lang='en'><body><nav><a href='/author/paul-solman/'>Paul Solman</a></nav><article><h1>A headline</h1>"
         "<div class='latest-by'>By <a href='https://example.com/author/ryan-sparks/'>Ryan Sparks</a> • December 20, 2023</div>"
-        + ("<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>") * 3
+        + STORY
         + "</article></body></html>"
     ).encode()
     assert reader.read(html, "https://example.com/sports/roundup/").authors == ["Ryan Sparks"]
@@ -162,7 +163,7 @@ def test_spider_reads_the_headline_byline_when_metadata_names_the_site(reader: O
         '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": "Organization", '
         '"name": "The Weather Channel"}}</script></head><body><h1>10 Eco-Friendly Ways</h1>'
         "<h4>By <span class='x'><a href='/b/x'>Simone M. Scully</a></span></h4><h4>December 11, 2023</h4>"
-        + ("<p>" + "A paragraph of the story that is long enough to count as prose. " * 6 + "</p>") * 3
+        + STORY
         + "</body></html>"
     ).encode()
     assert reader.read(html, "https://weather.com/safety/winter/news/a-story").authors == ["Simone M. Scully"]
