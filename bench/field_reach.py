@@ -63,8 +63,12 @@ def stated_values(sel: Selector, url: str) -> list[datetime]:
 
 
 def date_reach(sel: Selector, url: str, day: str) -> tuple[bool, bool]:
-    """(the day is stated literally, or an instant falls on it in some zone)."""
-    want = date.fromisoformat(day)
+    """(the day is stated literally, or an instant falls on it in some zone); a truth that is no
+    day (one held-out page's is "NaT") is reachable by no extractor."""
+    try:
+        want = date.fromisoformat(day)
+    except ValueError:
+        return False, False
     values = stated_values(sel, url)
     literal = any(v.date() == want for v in values)
     return literal, literal or any(could_be_day(want, v) for v in values if v.tzinfo is not None)
