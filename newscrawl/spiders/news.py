@@ -17,7 +17,7 @@ from newscrawl.extract.authors import (
     agree, byline_names, clean_names, contributors, is_name, json_ld_authors, meta_author_names, without_contributors,
 )
 from newscrawl.extract.body import select
-from newscrawl.extract.links import looks_like_article
+from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
 from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
 from newscrawl.extract.published import PUBLISHED_SOURCES, choose, stated_dates
 from newscrawl.extract.story import page_blocks, story_blocks, story_paragraphs
@@ -101,6 +101,19 @@ def _days_apart(iso_day: str, day: date) -> int:
         return abs((date.fromisoformat(iso_day) - day).days)
     except ValueError:
         return 0
+
+
+def _shape(anchor: etree._Element) -> tuple[str, ...]:
+    """The markup around a link: its own and two ancestors' tag and class, equal for the links
+    of one teaser list, different for a navigation bar's or a footer's."""
+    shape = []
+    node: etree._Element | None = anchor
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            break
+        shape.append(f"{node.tag}.{' '.join(sorted((node.get('class') or '').split()))}")
+        node = node.getparent()
+    return tuple(shape)
 
 
 def _in_teaser(anchor: etree._Element) -> bool:
@@ -199,18 +212,19 @@ class NewsSpider(SiteSpider):
         """Story links on the site (:func:`~newscrawl.extract.links.looks_like_article`: path shape,
         link text, teaser markup), those under the listing's own path when there are any. Links
         to the site judged no story are counted in ``newscrawl/links/not_article``."""
-        links: dict[str, str | None] = {}
         stats = self.crawler.stats
+        candidates = []
         for anchor, href in self._anchors(response):
             url = canonicalize_url(response.urljoin(href.strip()))
             stats.inc_value("newscrawl/links/seen")
             if not self.on_site(url):
                 stats.inc_value("newscrawl/links/offsection")
-            elif looks_like_article(url_path(url), _element_text(anchor), _in_teaser(anchor)):
-                links.setdefault(url, None)
-            else:
-                stats.inc_value("newscrawl/links/offsection")
-                stats.inc_value("newscrawl/links/not_article")
+                continue
+            candidates.append(LinkCandidate(url, url_path(url), _element_text(anchor), _in_teaser(anchor), _shape(anchor)))
+        stories, rejected = choose_article_links(candidates)
+        stats.inc_value("newscrawl/links/offsection", len(rejected))
+        stats.inc_value("newscrawl/links/not_article", len(rejected))
+        links: dict[str, str | None] = dict.fromkeys(stories)
         inside = {u: d for u, d in links.items() if self.section_prefix != "/" and url_path(u).startswith(self.section_prefix)}
         return inside or links
 
