@@ -34,6 +34,9 @@ def _stated(source: str, raw: str, updated: bool = False) -> Stated:
     (date(2023, 12, 21), datetime(2023, 12, 22, 16, 28, 52, tzinfo=UTC), False),
     # news.com.au 4837aac7: 22:03 UTC on the 25th is the 26th in Sydney.
     (date(2023, 12, 26), datetime(2023, 12, 25, 22, 3, tzinfo=UTC), True),
+    # discovermagazine.com 58078b95: an offset the publisher wrote is its own; its day is the day.
+    (date(2023, 11, 12), datetime(2023, 11, 11, 19, 0, tzinfo=timezone(timedelta(hours=-6))), False),
+    (date(2023, 11, 11), datetime(2023, 11, 11, 19, 0, tzinfo=timezone(timedelta(hours=-6))), True),
     # A wall time (no offset) falls on its own day only.
     (date(2023, 12, 22), datetime(2023, 12, 22, 23, 30), True),
     (date(2023, 12, 23), datetime(2023, 12, 22, 23, 30), False),

@@ -228,10 +228,11 @@ MODIFIED_SOURCES = ("json-ld-modified", "meta-modified")
 
 
 def could_be_day(day: date, value: datetime) -> bool:
-    """Whether ``value`` falls on ``day`` in some publisher's local time: an instant (aware) on a day
-    somewhere on Earth, a wall time (naive) on that very day."""
-    if value.tzinfo is None:
-        return value.date() == day
+    """Whether ``value`` falls on ``day`` in the publisher's local time: a UTC instant on a day
+    somewhere on Earth (the publisher's zone unknown), a wall time or an instant with the offset
+    the publisher wrote on that very day."""
+    if value.tzinfo is None or value.utcoffset():
+        return value.date() == day  # a wall time, or an offset the publisher wrote: its own day
     utc = value.astimezone(timezone.utc).replace(tzinfo=None)
     return (utc + EARLIEST_OFFSET).date() <= day <= (utc + LATEST_OFFSET).date()
 
