@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -71,7 +71,7 @@ def find_date(html: str, url: str, extensive: bool = True) -> str | None:
         return None
 
 
-def _byline_block(nodes: list[Any], own: Any) -> list[str]:
+def _byline_block(nodes: list[Any], own: Callable[[str], bool]) -> list[str]:
     """Texts of the first byline element that names someone and of the byline elements inside it
     (one name each, or a name its parent ran into the next); later bylines are teasers' and comments'."""
     texts = [(node, _element_text(node)) for node in nodes]
@@ -274,8 +274,11 @@ class NewsSpider(SiteSpider):
         return self._structured_cache[1]  # type: ignore[return-value]
 
     def _bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
-        """JSON-LD authors anywhere in the graph, then meta tags, then a byline opening the body, then
-        byline elements (with or without "By"), then a "By" line under the headline."""
+        """JSON-LD authors anywhere in the graph, then meta tags (``author``, ``article:author``, then
+        analytics ones), then a byline opening the body or under the headline, then the byline block
+        (the first byline element and those inside it, with or without "By"); metadata or byline
+        names widened to the block's when it names all of them and more, its contributors removed.
+        The site's own name, desks and job titles are no authors."""
         people, wires, rest = super()._bylines(sel, meta, paragraphs)
         if rest is not paragraphs:  # a "By …" line opened the body: it is no paragraph
             paragraphs = rest
