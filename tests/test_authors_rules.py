@@ -10,7 +10,7 @@ import pytest
 
 from newscrawl.extract.authors import (
     agree, byline_names, contributors, is_name, json_ld_authors, meta_author_names, split_names, without_contributors,
-    without_fragments,
+    without_fragments, without_holders,
 )
 from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
 
@@ -183,3 +183,16 @@ def test_contributors(texts: list[str], helpers: set[str]) -> None:
 def test_without_contributors_keeps_someone() -> None:
     assert without_contributors(["Robbie Dunlop", "Megan Garside"], {"megan garside"}) == ["Robbie Dunlop"]
     assert without_contributors(["Megan Garside"], {"megan garside"}) == ["Megan Garside"]
+
+
+@pytest.mark.parametrize(("names", "paragraphs", "kept"), [
+    # arstechnica.com 12d017f9: the outlet after the writers is the story's copyright holder.
+    (["Javier Espinoza", "Patricia Nilsson", "Financial Times"],
+     ["Three of the world's biggest pornography sites …",
+      "© 2023 The Financial Times Ltd. All rights reserved. Not to be redistributed, copied, or modified in any way."],
+     ["Javier Espinoza", "Patricia Nilsson"]),
+    (["Jane Roe"], ["A story.", "© 2023 Jane Roe"], ["Jane Roe"]),  # the only name stays
+    (["Ann Lee", "Bo Kim"], ["A story.", "Photos: Getty"], ["Ann Lee", "Bo Kim"]),
+])
+def test_without_holders(names: list[str], paragraphs: list[str], kept: list[str]) -> None:
+    assert without_holders(names, paragraphs) == kept

@@ -7,8 +7,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from newscrawl.credits import split_agencies, split_byline
+from newscrawl.credits import is_credit_line, split_agencies, split_byline
 from newscrawl.extract.metadata import ARTICLE_TYPES, clean_text, json_ld_types
+from newscrawl.extract.title import fold
 from newscrawl.text import normalize_text
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^www\.|@|\.(?:com|org|net)\b", re.I)
@@ -235,4 +236,15 @@ def contributors(texts: Iterable[str]) -> set[str]:
 def without_contributors(names: list[str], helpers: set[str]) -> list[str]:
     """``names`` without the byline's contributors, unless that would leave none."""
     kept = [name for name in names if name.casefold() not in helpers]
+    return kept or names
+
+
+def without_holders(names: list[str], paragraphs: Iterable[str]) -> list[str]:
+    """``names`` without the copyright holder the story's credit line names ("Javier Espinoza and
+    Patricia Nilsson, Financial Times" above "© 2023 The Financial Times Ltd."): an outlet, not a
+    person; kept when it is the only name (a writer may hold the copyright of their own text)."""
+    holders = [fold(p) for p in paragraphs if is_credit_line(p)]
+    if not holders:
+        return names
+    kept = [name for name in names if not (len(fold(name)) >= 6 and any(fold(name) in line for line in holders))]
     return kept or names

@@ -15,6 +15,7 @@ from scrapy.http import TextResponse
 
 from newscrawl.extract.authors import (
     agree, byline_names, clean_names, contributors, is_name, json_ld_authors, meta_author_names, without_contributors,
+    without_holders,
 )
 from newscrawl.extract.body import select
 from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
@@ -274,6 +275,10 @@ class NewsSpider(SiteSpider):
         return self._structured_cache[1]  # type: ignore[return-value]
 
     def _bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
+        people, wires, rest = self._find_bylines(sel, meta, paragraphs)
+        return without_holders(people, rest), wires, rest
+
+    def _find_bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
         """JSON-LD authors anywhere in the graph, then meta tags (``author``, ``article:author``, then
         analytics ones), then a byline opening the body or under the headline, then the byline block
         (the first byline element and those inside it, with or without "By"); metadata or byline
