@@ -26,7 +26,7 @@ from newscrawl.extract.title import choose_title, is_site, site_names
 from newscrawl.dates import to_utc
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
-from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
+from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError, page_selector
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
 
@@ -231,7 +231,7 @@ class NewsSpider(SiteSpider):
 
     @staticmethod
     def _anchors(response: TextResponse) -> Iterator[tuple[etree._Element, str]]:
-        root = response.selector.root
+        root = page_selector(response).root
         if not isinstance(root, etree._Element):
             return
         for anchor in root.iter("a"):
@@ -242,7 +242,7 @@ class NewsSpider(SiteSpider):
     def parse_html_listing(self, response: Any, page: int) -> Any:
         yield from super().parse_html_listing(response, page)
         if isinstance(response, TextResponse) and page < self.max_pages:
-            next_href = response.xpath(
+            next_href = page_selector(response).xpath(
                 "//link[@rel='next']/@href | //a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
             ).get()
             if next_href:
