@@ -321,7 +321,7 @@ class NewsSpider(SiteSpider):
         A day taken from elsewhere than the instant's own string is marked with its source in
         ``published_raw`` ("Dec 23, 2023 (visible)", "2023-12-13 (htmldate)"), the instant kept in
         ``published_at``. Counted in ``newscrawl/published/<source>``."""
-        sel = response.selector
+        sel = page_selector(response)  # the tree build_article parsed, not a second one
         if not isinstance(sel.root, etree._Element):
             return
         nodes, metas = self._structured(sel)
