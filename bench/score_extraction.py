@@ -138,9 +138,7 @@ def ours(reader: OfflineReader, html: bytes, url: str) -> Extracted:
     except (ValueError, TypeError, IndexError, OverflowError):
         local = None
     day = day_of(local) if local else day_of(article.published_at)
-    got = Extracted(body, article.title, article.authors, article.credit, day, seconds)
-    got.raw = article.published_raw
-    return got
+    return Extracted(body, article.title, article.authors, article.credit, day, seconds)
 
 
 def plain_trafilatura(html: bytes, **options: object) -> Extracted:
