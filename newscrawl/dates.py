@@ -107,8 +107,14 @@ def _from_match(match: re.Match[str], month: int) -> datetime:
     )
 
 
+# The source a generic spider notes after a date it took from elsewhere than the metadata's own
+# string: "Dec 23, 2023 (visible)", "2023-12-13 (htmldate)" (newscrawl.spiders.news).
+_SOURCE_NOTE = re.compile(r" \((?:json-ld|json-ld-modified|meta|meta-modified|time|visible|url|htmldate)\)$")
+
+
 def _parse(text: str) -> datetime | None:
     """Parse ``text`` into a datetime, naive when it names no zone; None when unrecognised."""
+    text = _SOURCE_NOTE.sub("", text)
     if m := _ISO.fullmatch(text):
         return _from_match(m, int(m.group("month")))
     for pattern in (_MDY, _DMY):

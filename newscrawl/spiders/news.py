@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -13,13 +13,17 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from newscrawl.extract.authors import clean_names, json_ld_authors
+from newscrawl.extract.authors import (
+    agree, byline_names, clean_names, contributors, is_name, json_ld_authors, meta_author_names, without_contributors,
+    without_holders,
+)
 from newscrawl.extract.body import select
 from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
-from newscrawl.extract.metadata import Metadata, find_json_ld
+from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
+from newscrawl.extract.published import PUBLISHED_SOURCES, choose, stated_dates
 from newscrawl.extract.story import page_blocks, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
-from newscrawl.dates import parse_datetime
+from newscrawl.dates import to_utc
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
 from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError, page_selector
@@ -30,8 +34,16 @@ __all__ = ["NewsSpider", "looks_like_article", "detect_language", "find_date"]
 
 #: Elements that may hold a byline, with or without "By" (the site's own markup, whatever its name).
 BYLINE_CSS = "[rel=author], [itemprop=author], .byline, .author, .author-name, .byline__name, [class*=byline]"
+#: Looser author markup, read after the headline only (before it, such links are the site's menus).
+AUTHOR_CSS = "[class*=author], a[href*='/author/'], a[href*='/authors/'], a[href*='/reporters/'], a[href*='/bios/']"
+#: Byline elements read (the article's own come first; later ones are teasers' and comments').
+BYLINE_ELEMENTS = 6
+#: A byline element longer than this holds more than the byline (a bio, the next teaser).
+MAX_BYLINE_TEXT = 200
 #: Teaser markup on a section page: a link inside one is more likely a story.
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
+#: The source label of a day htmldate found (no statement of the page's own agreed on one).
+HTMLDATE = "htmldate"
 #: Body text read to guess the language of a page that declares none.
 LANGUAGE_SAMPLE = 2000
 
@@ -58,6 +70,38 @@ def find_date(html: str, url: str, extensive: bool = True) -> str | None:
         return htmldate.find_date(html, url=url, original_date=True, extensive_search=extensive) or None
     except (ValueError, TypeError):
         return None
+
+
+def _byline_block(nodes: list[Any], own: Callable[[str], bool]) -> list[str]:
+    """Texts of the first byline element that names someone and of the byline elements inside it
+    (one name each, or a name its parent ran into the next); later bylines are teasers' and comments'."""
+    texts = [(node, _element_text(node)) for node in nodes]
+    for node, text in texts:
+        if 0 < len(text) <= MAX_BYLINE_TEXT and any(clean_names([text], own)):
+            inner = [t for n, t in texts if n is not node and isinstance(n, etree._Element) and node in n.iterancestors()]
+            return [text, *inner]
+    return []
+
+
+def _after_headline(root: Any, nodes: list[Any]) -> list[Any]:
+    """``nodes`` that come after the page's first <h1> in document order (all of them when it has none)."""
+    if not isinstance(root, etree._Element) or not nodes:
+        return []
+    wanted = {id(node) for node in nodes if isinstance(node, etree._Element)}
+    after, seen_h1 = [], next(root.iter("h1"), None) is None
+    for element in root.iter():
+        if element.tag == "h1":
+            seen_h1 = True
+        elif seen_h1 and id(element) in wanted:
+            after.append(element)
+    return after
+
+
+def _days_apart(iso_day: str, day: date) -> int:
+    try:
+        return abs((date.fromisoformat(iso_day) - day).days)
+    except ValueError:
+        return 0
 
 
 def _shape(anchor: etree._Element) -> tuple[str, ...]:
@@ -129,6 +173,7 @@ class NewsSpider(SiteSpider):
         self.from_root = parts.path in ("", "/") and not parts.query
         self._page_host = host
         self._title_cache: tuple[int | None, str | None] = (None, None)
+        self._structured_cache: tuple[int | None, Any] = (None, None)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         async for request in super().start():
@@ -221,56 +266,90 @@ class NewsSpider(SiteSpider):
             self._title_cache = (key, choose_title(h1s, meta.titles or ((meta.title,) if meta.title else ()), sites))
         return self._title_cache[1]
 
+    def _structured(self, sel: Selector) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+        """The page's JSON-LD nodes and meta index, read once per page (authors and date both use them)."""
+        key = id(sel.root)
+        if self._structured_cache[0] != key:
+            head = _elements(sel, "meta", "script")
+            self._structured_cache = (key, (find_json_ld(sel, head["script"]), _meta_index(head["meta"])))
+        return self._structured_cache[1]  # type: ignore[return-value]
+
     def _bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
-        """JSON-LD authors anywhere in the graph, then meta tags, then a byline opening the body, then
-        byline elements (with or without "By"), then a "By" line under the headline."""
+        people, wires, rest = self._find_bylines(sel, meta, paragraphs)
+        return without_holders(people, rest), wires, rest
+
+    def _find_bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """JSON-LD authors anywhere in the graph, then meta tags (``author``, ``article:author``, then
+        analytics ones), then a byline opening the body or under the headline, then the byline block
+        (the first byline element and those inside it, with or without "By"); metadata or byline
+        names widened to the block's when it names all of them and more, its contributors removed.
+        The site's own name, desks and job titles are no authors."""
         people, wires, rest = super()._bylines(sel, meta, paragraphs)
         if rest is not paragraphs:  # a "By …" line opened the body: it is no paragraph
             paragraphs = rest
-        nodes = find_json_ld(sel)
+        nodes, metas = self._structured(sel)
         index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
         sites = site_names(self._page_host, meta.site_name, meta.publisher)
 
         def own(name: str) -> bool:
             return is_site(name, sites)
 
-        for candidates in (json_ld_authors(nodes, index), list(meta.authors)):
+        nodes_found = select(sel, BYLINE_CSS)[:BYLINE_ELEMENTS]
+        texts = _byline_block(nodes_found, own)
+        block, block_wires = byline_names(texts, own)
+        if not block and not block_wires:
+            texts = _byline_block(_after_headline(sel.root, select(sel, AUTHOR_CSS))[:BYLINE_ELEMENTS], own)
+            block, block_wires = byline_names(texts, own)
+        helpers = contributors([*texts, *map(_element_text, nodes_found)])
+        for candidates in (json_ld_authors(nodes, index), list(meta.authors), meta_author_names(metas)):
             found, found_wires = clean_names(candidates, own)
             if found or found_wires:
-                return found, found_wires, paragraphs
-        people = [p for p in people if not own(p)]
+                return without_contributors(agree(found, block), helpers), found_wires, paragraphs
+        people = [p for p in people if not own(p) and is_name(p)]  # no desk, role or site
         if people or wires:
-            return people, wires, paragraphs
-        for node in select(sel, BYLINE_CSS)[:5]:
-            text = _element_text(node)
-            if 0 < len(text) <= 80:
-                found, found_wires = clean_names([text], own)
-                if found or found_wires:
-                    return found, found_wires, paragraphs
-        return [], [], paragraphs
+            return without_contributors(agree(people, block), helpers), wires, paragraphs
+        if block or block_wires:
+            return without_contributors(block, helpers), block_wires, paragraphs
+        # The metadata named only the site: a "By …" line under the headline may name the writer.
+        found, found_wires = self.headline_byline(sel)
+        return [p for p in found if not own(p) and is_name(p)], found_wires, paragraphs
 
     def check_date(self, article: Article, response: TextResponse) -> None:
-        """htmldate's day when the page has no date metadata, or when the metadata's day is more than a
-        day away from it (an updated date, a related story's date): on the NAEB dev pages htmldate's
-        day was right more often in such disagreements (84.5 % against 80.5 % by day). The metadata's
-        instant is kept when the two agree. Counted in ``newscrawl/published/htmldate``."""
-        found = find_date(response.text, response.url, extensive=article.published_raw is None)
-        if found is None:
+        """The page's publication date by agreement of what it states
+        (:func:`~newscrawl.extract.published.choose`); htmldate's day when it states none, or when the
+        metadata chosen is more than a day away from htmldate's (an updated date, a related story's).
+        A day taken from elsewhere than the instant's own string is marked with its source in
+        ``published_raw`` ("Dec 23, 2023 (visible)", "2023-12-13 (htmldate)"), the instant kept in
+        ``published_at``. Counted in ``newscrawl/published/<source>``."""
+        sel = page_selector(response)  # the tree build_article parsed, not a second one
+        if not isinstance(sel.root, etree._Element):
             return
-        # An unparseable stated date is replaced too: the clean pipeline could not read it either.
-        stated = parse_datetime(article.published_raw, self.timezone)
-        if stated is not None:
-            try:
-                if abs((date.fromisoformat(found) - stated.date()).days) <= 1:
-                    return
-            except ValueError:
+        nodes, metas = self._structured(sel)
+        stated = stated_dates(sel.root, response.url, nodes, metas)
+        choice = choose(stated, response.url)
+        if choice is None or choice.day.source != "visible":
+            found = find_date(response.text, response.url, extensive=choice is None)
+            if found and (choice is None or _days_apart(found, choice.day.day) > 1):
+                article.published_raw, article.published_at = f"{found} ({HTMLDATE})", None
+                self.crawler.stats.inc_value(f"newscrawl/published/{HTMLDATE}")
                 return
-        article.published_raw = found
-        self.crawler.stats.inc_value("newscrawl/published/htmldate")
+        if choice is None:
+            return
+        day, instant = choice.day, choice.instant
+        self.crawler.stats.inc_value(f"newscrawl/published/{day.source}")
+        if instant is not None and instant.source in PUBLISHED_SOURCES and instant.day == day.day:
+            day = instant  # the metadata's own string already says the printed day
+        if day is instant and day.source in PUBLISHED_SOURCES:
+            article.published_raw, article.published_at = day.raw, None  # the clean pipeline reads it
+            return
+        article.published_raw = f"{day.raw} ({day.source})"
+        if instant is not None and instant.has_time:
+            article.published_at = to_utc(instant.value, self.timezone)
 
     def build_article(self, response: TextResponse) -> Article:
         self._page_host = (urlsplit(response.url).hostname or "").lower()
         self._title_cache = (None, None)
+        self._structured_cache = (None, None)
         article = super().build_article(response)
         article.source = self.source
         self.check_date(article, response)
