@@ -5,6 +5,8 @@ Not a test: run it by hand (issue 12), e.g.::
     PYTHONPATH=. .venv/bin/python bench/write_side.py                 # 2,000 articles, SQLite
     PYTHONPATH=. .venv/bin/python bench/write_side.py --pages 500 --batch 50
     PYTHONPATH=. .venv/bin/python bench/write_side.py --profile       # cProfile of the clustered store
+    # instruction counts: one step, once, under callgrind; subtract the count of --step none
+    PYTHONPATH=. valgrind --tool=callgrind .venv/bin/python bench/write_side.py --pages 300 --step store
 
 The articles are those a crawl of ``bench/throughput.py``'s generated Japan Today mirror
 stores: each generated page is read by the spider and the clean and validate pipelines in
@@ -121,6 +123,16 @@ def warc_run(exchanges: Sequence[Exchange]) -> float:
     return time.process_time() - start
 
 
+#: ``--step``: what runs once after the articles are read (callgrind counts the whole process).
+STEPS: dict[str, Callable[[list[dict[str, Any]], list[Exchange], int], object]] = {
+    "none": lambda rows, exchanges, batch: None,
+    "first": lambda rows, exchanges, batch: neardup.band_keys(neardup.signature(neardup.shingles("a b c d e"))),
+    "plain": lambda rows, exchanges, batch: store_run(rows, batch, cluster=False),
+    "store": lambda rows, exchanges, batch: store_run(rows, batch, cluster=True),
+    "warc": lambda rows, exchanges, batch: warc_run(exchanges),
+}
+
+
 def first_use() -> float:
     """CPU seconds of a fresh process's first band keys (the imports they need), less its start-up."""
     code = ("import time; from newscrawl import neardup; t = time.process_time(); "
@@ -137,7 +149,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch", type=int, default=20, help="rows per store transaction (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is shown (default 3)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one clustered store run")
+    parser.add_argument("--step", choices=STEPS,
+                        help="run only this step, once, untimed (for valgrind; 'none' only reads the articles)")
     args = parser.parse_args(argv)
+    if args.step:
+        rows, exchanges = articles(args.pages)
+        STEPS[args.step](rows, exchanges, args.batch)
+        return 0
 
     started = time.monotonic()
     rows, exchanges = articles(args.pages)
