@@ -10,7 +10,6 @@ the article joins the story of its copies (merging stories it bridges) or starts
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -183,14 +182,19 @@ def _insert_bands(session: Session, rows: list[tuple[int, int]]) -> None:
     conn.exec_driver_sql(sql, rows if positional else [{"key": k, "article_id": a} for k, a in rows])
 
 
-@functools.cache
 def _bands_insert(dialect: Dialect) -> tuple[str, bool]:
     """The dialect's ``INSERT INTO story_bands (key, article_id)`` text, and whether it takes
     positional parameters (``?``, SQLite) or named ones (``%(key)s``, psycopg)."""
-    compiled = _BANDS.insert().compile(dialect=dialect, column_keys=["key", "article_id"])
-    if compiled.positional:
-        assert tuple(compiled.positiontup or ()) == ("key", "article_id")
-    return compiled.string, compiled.positional
+    kind = (dialect.name, dialect.driver, dialect.paramstyle)
+    if kind not in _BANDS_INSERTS:  # kept per kind of dialect, not per engine's dialect object
+        compiled = _BANDS.insert().compile(dialect=dialect, column_keys=["key", "article_id"])
+        if compiled.positional:
+            assert tuple(compiled.positiontup or ()) == ("key", "article_id")
+        _BANDS_INSERTS[kind] = (compiled.string, compiled.positional)
+    return _BANDS_INSERTS[kind]
+
+
+_BANDS_INSERTS: dict[tuple[str, str, str], tuple[str, bool]] = {}
 
 
 def _leave(session: Session, article_id: int, story: int) -> None:
