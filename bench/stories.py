@@ -235,7 +235,8 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 #: The banding the store uses, decided with the band keys it stores (newscrawl.neardup).
 STORE = "store"
-MinHash = neardup._minhash()[0]
+from datasketch import MinHash  # noqa: E402  (the sweep's own 128-value signatures)
+
 _SWEEP_PERMUTATIONS = MinHash(num_perm=128, seed=1, scheme="affine32").permutations
 
 
@@ -249,7 +250,7 @@ class Indexed:
 
 def index(key: str, body: str, size: int) -> Indexed:
     sh = neardup.shingles(body, size)
-    minhash = MinHash(num_perm=128, hashfunc=neardup._identity,
+    minhash = MinHash(num_perm=128, hashfunc=int,
                               permutations=_SWEEP_PERMUTATIONS, scheme="affine32")
     minhash.update_batch(list(sh))
     return Indexed(key, sh, minhash.hashvalues, frozenset(neardup.band_keys(neardup.signature(sh))))

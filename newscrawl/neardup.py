@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import operator
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,15 +40,29 @@ SEED = 20261202
 _WORD = re.compile(r"[^\W_]+")
 #: datasketch 2's default scheme, named: a later default must not change stored keys.
 _SCHEME = "affine32"
+#: MurmurHash3's 32-bit finaliser (shift, multiplier, shift, multiplier, shift), which
+#: datasketch's affine32 scheme applies to every value before permuting it.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+#: One band's hashed bytes: its number (2 bytes, little-endian), then its ROWS signature
+#: values as little-endian 64-bit integers.
+_BAND_BYTES = 2 + 8 * ROWS
 
 
 @functools.cache
-def _minhash() -> tuple[Any, Any]:
-    """datasketch's MinHash class and our permutations, imported on first use: the package
-    imports scipy (~55 MB of RSS), which a crawl that stores nothing should not carry."""
-    from datasketch import MinHash
+def _tables() -> tuple[Any, Any, Any, Any]:
+    """numpy and the permutations of datasketch 2's affine32 MinHash with our seed: odd
+    multipliers ``a`` and offsets ``b`` (as columns), drawn exactly as
+    ``datasketch.MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")`` draws them
+    (a test checks the two agree). Written out, not taken from datasketch: importing it
+    (and scipy with it) cost a crawl ~0.5 CPU s and ~55 MB of RSS."""
+    import numpy as np
 
-    return MinHash, MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME).permutations
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    band = np.dtype([("band", "<u2"), ("rows", "<u8", (ROWS,))])
+    assert band.itemsize == _BAND_BYTES
+    return np, a[:, None].copy(), b[:, None].copy(), band
 
 
 def words(text: str) -> list[str]:
@@ -59,35 +75,88 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+_encode = str.encode
+
+
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
     """32-bit hashes of the text's overlapping ``size``-word sequences (one, if it is shorter).
 
-    CRC-32 (six times cheaper than a cryptographic hash here) is enough: datasketch mixes
-    each value (murmur3's finaliser) before permuting it, and it is the same in every process.
+    CRC-32 (six times cheaper than a cryptographic hash here) is enough: the MinHash
+    mixes each value (murmur3's finaliser) before permuting it, and it is the same in
+    every process. Each hash is the CRC-32 of the UTF-8 of the words joined by one space.
     """
     tokens = words(text)
-    if not tokens:
-        return frozenset()
-    spans = range(max(len(tokens) - size + 1, 1))
-    return frozenset(zlib.crc32(" ".join(tokens[i : i + size]).encode()) for i in spans)
+    if len(tokens) <= size:
+        return frozenset((zlib.crc32(" ".join(tokens).encode()),)) if tokens else frozenset()
+    # zip, join, encode and crc32 all mapped: no Python bytecode runs per shingle.
+    runs = zip(*(tokens[i:] for i in range(size)))
+    return frozenset(map(zlib.crc32, map(_encode, map(" ".join, runs))))
 
 
-def _identity(value: int) -> int:
-    return value
+def signatures(sets: Sequence[Collection[int]]) -> np.ndarray:
+    """The MinHash signatures (one row of ``NUM_PERM`` unsigned 32-bit values per set) of
+    sets of 32-bit shingle hashes: the values datasketch 2's affine32 ``MinHash`` holds
+    after ``update_batch(list(hashes))`` with our seed (all 2**32 - 1 for an empty set).
+
+    The hashes of every set are mixed in one step; each set is then permuted in a buffer
+    reused from set to set (as permutations x hashes: the minimum runs along memory).
+    """
+    np, a, b, _ = _tables()
+    sizes = [len(s) for s in sets]
+    out = np.full((len(sets), NUM_PERM), 0xFFFFFFFF, dtype=np.uint32)
+    if not any(sizes):
+        return out
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.uint32, count=sum(sizes))
+    hv ^= hv >> s1
+    hv *= np.uint32(m1)  # wraps around: arithmetic modulo 2**32, as murmur3's
+    hv ^= hv >> s2
+    hv *= np.uint32(m2)
+    hv ^= hv >> s3
+    buffer = np.empty(NUM_PERM * max(sizes), dtype=np.uint32)
+    start = 0
+    for row, size in enumerate(sizes):
+        if size:
+            permuted = buffer[: NUM_PERM * size].reshape(NUM_PERM, size)
+            np.multiply(a, hv[start : start + size], out=permuted)
+            np.add(permuted, b, out=permuted)
+            permuted.min(axis=1, out=out[row])
+            start += size
+    return out
 
 
 def signature(hashes: Iterable[int]) -> np.ndarray:
     """The MinHash signature (``NUM_PERM`` values) of a set of 32-bit shingle hashes."""
-    minhash_class, permutations = _minhash()
-    minhash = minhash_class(
-        num_perm=NUM_PERM, hashfunc=_identity, permutations=permutations, scheme=_SCHEME
-    )
-    minhash.update_batch(list(hashes))
-    return minhash.hashvalues
+    return signatures([list(hashes)])[0]
+
+
+_blake2b8 = functools.partial(hashlib.blake2b, digest_size=8)
+_digest = operator.methodcaller("digest")
+
+
+def band_key_rows(sigs: np.ndarray) -> list[list[int]]:
+    """:func:`band_keys` of every row of ``sigs`` (signatures as :func:`signatures` gives them)."""
+    np, _, _, band = _tables()
+    count = len(sigs)
+    if not count:
+        return []
+    records = np.empty((count, BANDS), dtype=band)
+    records["band"] = np.arange(BANDS)
+    records["rows"] = np.asarray(sigs)[:, : BANDS * ROWS].reshape(count, BANDS, ROWS)
+    chunks = records.view(f"V{_BAND_BYTES}").ravel().tolist()  # one bytes object per band
+    digests = b"".join(map(_digest, map(_blake2b8, chunks)))
+    return np.frombuffer(digests, dtype="<i8").reshape(count, BANDS).tolist()
 
 
 def band_keys(sig: np.ndarray, rows: int = ROWS) -> list[int]:
-    """One signed 64-bit key per LSH band: texts sharing a key are candidates for each other."""
+    """One signed 64-bit key per LSH band: texts sharing a key are candidates for each other.
+
+    The key of band ``k`` is the first 8 bytes (little-endian, signed) of the BLAKE2b
+    digest of ``k`` as 2 little-endian bytes followed by its ``rows`` values as
+    little-endian 64-bit integers.
+    """
+    if rows == ROWS and len(sig) == NUM_PERM:
+        return band_key_rows(sig[None, :])[0]
     keys = []
     for band in range(len(sig) // rows):
         chunk = band.to_bytes(2, "little") + sig[band * rows : (band + 1) * rows].astype("<u8").tobytes()

@@ -136,6 +136,39 @@ def test_a_story_is_credited_to_the_agency_most_copies_name(credits: list[str | 
     assert attribute(credits) == expected
 
 
+#: Band keys of real and edge-case texts, computed by the code before the batched signatures
+#: (tests/data/stories/PROVENANCE.md): the keys an archive stores must never change.
+_FIXED = json.loads((ROOT / "tests" / "data" / "stories" / "band-keys.json").read_text("utf-8"))["texts"]
+
+
+def _fixed_text(entry: dict[str, Any]) -> str:
+    if "text" in entry:
+        return entry["text"]
+    site, slug = entry["name"].split("/")
+    rows = json.loads((SITES / site / "expected.json").read_text("utf-8"))["stored"]
+    return next(r["body"] for r in rows if slug in r["path"])
+
+
+@pytest.mark.parametrize("entry", _FIXED, ids=[e["name"] for e in _FIXED])
+def test_band_keys_are_those_the_archive_already_stores(entry: dict[str, Any]) -> None:
+    shingles = neardup.shingles(_fixed_text(entry))
+    assert (len(shingles), sum(shingles)) == (entry["shingles"], entry["shingle_hashes_sum"])
+    assert neardup.band_keys(neardup.signature(shingles)) == entry["keys"]
+
+
+def test_batched_signatures_and_keys_equal_one_by_one_and_datasketchs() -> None:
+    from datasketch import MinHash
+
+    sets = [neardup.shingles(_fixed_text(e)) for e in _FIXED] + [frozenset()]
+    rows = neardup.signatures(sets)
+    for shingles, row in zip(sets, rows, strict=True):
+        minhash = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED, scheme="affine32", hashfunc=int)
+        minhash.update_batch(list(shingles))
+        assert row.tolist() == minhash.hashvalues.tolist()
+    assert rows[-1].tolist() == [2**32 - 1] * neardup.NUM_PERM  # nothing seen: datasketch's start
+    assert neardup.band_key_rows(rows[:-1]) == [e["keys"] for e in _FIXED]
+
+
 # --- The index and stories in the database ------------------------------------------------
 
 
@@ -158,6 +191,21 @@ def store(url: str, *rows: dict[str, Any]) -> list[Outcome]:
             return save_articles(session, list(rows), datetime.now(timezone.utc))
     finally:
         engine.dispose()
+
+
+def test_the_store_indexes_the_fixed_band_keys(db_url: str) -> None:
+    # A year apart: no two of them are candidates for each other.
+    rows = [article(f"https://fixed.example/{n}", _fixed_text(e), T0 + timedelta(days=365 * n))
+            for n, e in enumerate(_FIXED)]
+    store(db_url, *rows)
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(ArticleRow.url, StoryBand.key).join(StoryBand, StoryBand.article_id == ArticleRow.id)
+        ).all()
+    engine.dispose()
+    for n, entry in enumerate(_FIXED):
+        assert sorted(k for url, k in stored if url == f"https://fixed.example/{n}") == sorted(set(entry["keys"]))
 
 
 def groups(url: str) -> dict[str, int]:

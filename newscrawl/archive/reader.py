@@ -128,7 +128,8 @@ def read_record(path: Path, offset: int) -> Record | None:
         with open(path, "rb") as file:
             file.seek(offset)
             raw = next(iter(ArchiveIterator(file, check_digests=False)), None)
-            if raw is None:
+            # No Content-Length (every WARC record has one): the member was cut inside the header.
+            if raw is None or raw.rec_headers.get_header("Content-Length") is None:
                 return None
             record = _record(path, offset, raw)
     except Exception:  # noqa: BLE001  whatever a damaged or missing file raises: no record there

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
-import zlib
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
+from isal import isal_zlib
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 #: Default size at which a file is closed and the next one started (the usual 1 GB of web archives).
 DEFAULT_MAX_SIZE = 1_000_000_000
 
-#: zlib level of each record. warcio's own writer uses 9. Level 1 costs half the CPU of 6 (zlib's
-#: default) for files 12-18 % larger: 0.41 against 0.81 ms a 36 KB page, 9.9 against 8.6 KB
-#: (bench/README.md, "WARC archive"); CPU per page is what a crawl is short of, disk is not.
+#: Compression level of each record's gzip member, 0-3 (ISA-L's deflate, through ``isal``).
+#: CPU per page is what a crawl is short of, disk is not: zlib's level 1 cost 0.41 against 0.81 ms
+#: (level 6) a 36 KB page for files 12-18 % larger (bench/README.md, "WARC archive"); ISA-L's level 1
+#: costs a quarter of zlib's level 1 for files ~3 % smaller (bench/README.md, issue 12 third pass).
 DEFAULT_GZIP_LEVEL = 1
 
 #: Hop-by-hop framing the HTTP client has already undone: the body archived is the body as
 #: received after de-chunking, so a reader must not try to de-chunk it again.
 _FRAMING_HEADERS = frozenset({"transfer-encoding"})
+
+#: gzip container (``wbits`` 16 + 15) for one member per record.
+_GZIP_WBITS = 31
+_WARC_VERSION = "WARC/1.0"
+_END = b"\r\n\r\n"
 
 
 @dataclass
@@ -42,27 +52,40 @@ class Exchange:
     ip_address: str | None = None
 
 
-class _GzipMember:
-    """A file-like sink for warcio that writes each record as one gzip member, in one write.
+def _digest(data: bytes, more: bytes = b"") -> str:
+    """warcio's digest of ``data + more``: SHA-1, base32."""
+    if not data and not more:
+        return _NOTHING
+    hasher = hashlib.sha1(data)
+    hasher.update(more)
+    return "sha1:" + base64.b32encode(hasher.digest()).decode("ascii")
 
-    warcio calls ``flush()`` once a record is complete; only then do the record's bytes reach
-    the file, in a single ``write`` to the OS, so a killed process leaves at most that record cut.
-    """
 
-    def __init__(self, file: BinaryIO, level: int) -> None:
-        self.file = file
-        self.level = level
-        self._chunks: list[bytes] = []
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+#: The digest of no bytes: the payload of most request records.
+_NOTHING = "sha1:" + base64.b32encode(hashlib.sha1().digest()).decode("ascii")
 
-    def write(self, data: bytes) -> None:
-        self._chunks.append(self._compressor.compress(data))
 
-    def flush(self) -> None:
-        self._chunks.append(self._compressor.flush())
-        self.file.write(b"".join(self._chunks))
-        self._chunks = []
-        self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+def _http_block(statusline: str, headers: list[tuple[str, str]]) -> bytes:
+    """The HTTP status line and headers as warcio's ``StatusAndHeaders`` writes them: ASCII,
+    CRLF, a blank line; a value that is not ASCII is percent-encoded by warcio itself."""
+    text = statusline + "\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError:
+        protocol, _, rest = statusline.partition(" ")
+        return StatusAndHeaders(rest, list(headers), protocol=protocol).to_ascii_bytes()
+
+
+def _record(fields: list[tuple[str, str]], digests: tuple[str, str], kind: str,
+            http: bytes, body: bytes) -> list[bytes]:
+    """A request or response record's parts, its header fields in warcio's order: the caller's
+    fields, then payload and block digests, content type and length."""
+    fields.append(("WARC-Payload-Digest", digests[0]))
+    fields.append(("WARC-Block-Digest", digests[1]))
+    fields.append(("Content-Type", f"application/http; msgtype={kind}"))
+    fields.append(("Content-Length", str(len(http) + len(body))))
+    head = _WARC_VERSION + "\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n"
+    return [head.encode("utf-8"), http, body, _END]
 
 
 class WarcFiles:
@@ -70,8 +93,13 @@ class WarcFiles:
 
     Each file starts with a ``warcinfo`` record; each exchange is a ``response`` record
     followed by its ``request`` record, every record its own gzip member (readable from its
-    offset alone). A file is never appended to or overwritten: a new crawl (or a rotation past
+    offset alone) handed to the OS in one write, so a killed process leaves at most that record
+    cut. A file is never appended to or overwritten: a new crawl (or a rotation past
     ``max_size`` bytes) starts a new one.
+
+    The records are the bytes warcio's ``WARCWriter`` writes for them (the same header
+    fields in the same order, the same digests), built here directly: warcio's record objects,
+    header lists and digest passes cost more than the compression (a test compares the two).
     """
 
     def __init__(self, folder: Path, prefix: str, max_size: int = DEFAULT_MAX_SIZE,
@@ -88,18 +116,18 @@ class WarcFiles:
         #: Bytes written to every file so far.
         self.written = 0
         self._file: BinaryIO | None = None
-        self._writer: WARCWriter | None = None
-        self._sink: _GzipMember | None = None
 
     def write(self, exchange: Exchange) -> tuple[str, int]:
         """Append one exchange; the file name and offset of its response record."""
         if self._file is None or self.size >= self.max_size:
             self._open()
-        assert self._writer is not None and self.path is not None
+        assert self.path is not None
         offset = self.size
-        response = self._response_record(exchange)
-        self._write(response)
-        self._write(self._request_record(exchange, response.rec_headers.get_header("WARC-Record-ID")))
+        # warcio's date (whole seconds, UTC) and record id; both records carry the date.
+        date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        response_id = f"<urn:uuid:{uuid.uuid4()}>"
+        self._write(self._response_record(exchange, response_id, date))
+        self._write(self._request_record(exchange, response_id, date))
         return self.path.name, offset
 
     def close(self) -> None:
@@ -120,36 +148,39 @@ class WarcFiles:
                 self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115  (closed in close())
             except FileExistsError:
                 continue
-        self._sink = _GzipMember(self._file, self.gzip_level)
-        self._writer = WARCWriter(self._sink, gzip=False)
         self.size = 0
-        self._write(self._writer.create_warcinfo_record(self.path.name, {"format": "WARC File Format 1.0", **self.info}))
+        # Once a file: warcio builds the warcinfo record itself.
+        info = BytesIO()
+        writer = WARCWriter(info, gzip=False)
+        writer.write_record(writer.create_warcinfo_record(self.path.name, {"format": "WARC File Format 1.0", **self.info}))
+        self._write([info.getvalue()])
 
-    def _write(self, record: Any) -> None:
-        assert self._writer is not None and self._file is not None
-        self._writer.write_record(record)
-        size = self._file.tell()
-        self.written += size - self.size
-        self.size = size
+    def _write(self, parts: list[bytes]) -> None:
+        """Compress the record's parts into one gzip member and write it in one call."""
+        assert self._file is not None
+        compressor = isal_zlib.compressobj(self.gzip_level, isal_zlib.DEFLATED, _GZIP_WBITS)
+        member = b"".join([*map(compressor.compress, parts), compressor.flush()])
+        self._file.write(member)
+        self.size += len(member)
+        self.written += len(member)
         self.records += 1
 
-    def _response_record(self, exchange: Exchange) -> Any:
-        assert self._writer is not None
+    def _response_record(self, exchange: Exchange, record_id: str, date: str) -> list[bytes]:
         headers = [(k, v) for k, v in exchange.headers if k.lower() not in _FRAMING_HEADERS]
-        http = StatusAndHeaders(f"{exchange.status} {exchange.reason}".strip(), headers, protocol=exchange.protocol)
-        warc_headers = {"WARC-IP-Address": exchange.ip_address} if exchange.ip_address else {}
-        return self._writer.create_warc_record(
-            exchange.url, "response", payload=BytesIO(exchange.body), length=len(exchange.body),
-            http_headers=http, warc_headers_dict=warc_headers,
-        )
+        status = f"{exchange.status} {exchange.reason}".strip()
+        http = _http_block(f"{exchange.protocol} {status}", headers)
+        body = exchange.body
+        fields = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
+        fields += [("WARC-Type", "response"), ("WARC-Record-ID", record_id),
+                   ("WARC-Target-URI", exchange.url), ("WARC-Date", date)]
+        return _record(fields, (_digest(body), _digest(http, body)), "response", http, body)
 
-    def _request_record(self, exchange: Exchange, response_id: str) -> Any:
-        assert self._writer is not None
+    def _request_record(self, exchange: Exchange, response_id: str, date: str) -> list[bytes]:
         target = exchange.url.split("://", 1)[-1]
         path = "/" + target.split("/", 1)[1] if "/" in target else "/"
-        http = StatusAndHeaders(f"{exchange.method} {path} {exchange.protocol}", exchange.request_headers,
-                                is_http_request=True)
-        return self._writer.create_warc_record(
-            exchange.url, "request", payload=BytesIO(exchange.request_body), length=len(exchange.request_body),
-            http_headers=http, warc_headers_dict={"WARC-Concurrent-To": response_id},
-        )
+        http = _http_block(f"{exchange.method} {path} {exchange.protocol}", exchange.request_headers)
+        body = exchange.request_body
+        fields = [("WARC-Concurrent-To", response_id), ("WARC-Type", "request"),
+                  ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"), ("WARC-Target-URI", exchange.url),
+                  ("WARC-Date", date)]
+        return _record(fields, (_digest(body), _digest(http, body)), "request", http, body)
