@@ -17,12 +17,12 @@ from newscrawl.extract.authors import clean_names, json_ld_authors
 from newscrawl.extract.body import select
 from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, find_json_ld
-from newscrawl.extract.story import page_blocks, story_blocks, story_paragraphs
+from newscrawl.extract.story import page_blocks, standfirst, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
 from newscrawl.dates import parse_datetime
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
-from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError
+from newscrawl.spiders.base import _BYLINE, ArticleSelectors, SpiderArgumentError
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
 
@@ -194,6 +194,9 @@ class NewsSpider(SiteSpider):
         blocks = page_blocks(sel.root) if isinstance(sel.root, etree._Element) else story_blocks(sel.get())
         paragraphs = story_paragraphs(blocks, [self.title(sel, meta), *meta.titles])
         if paragraphs:
+            lead = standfirst(sel.root, meta.description, paragraphs) if isinstance(sel.root, etree._Element) else None
+            if lead:  # after a "By …" line opening the body: the byline check reads the first paragraph
+                paragraphs.insert(1 if _BYLINE.match(paragraphs[0]) else 0, lead)
             return paragraphs, "trafilatura"
         return super().body_paragraphs(sel, meta)
 
