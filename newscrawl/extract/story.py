@@ -12,11 +12,12 @@ from lxml import etree
 
 from newscrawl.text import normalize_text
 
+_WORDS = re.compile(r"\w+")
 # A horizontal rule typed as text: wire stories put contributor notes after one.
 _SEPARATOR = re.compile(r"^[_*=~-]{3,}$")
 # A line that is only a date/time stamp ("Saturday 23 December 2023 05:39, UK", "9/26/2023 8:59 AM PT").
 _DATE_LINE = re.compile(
-    r"^(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)[a-z]*\.?,?\s+)?"
+    r"^(?:(?:published|updated|posted|first published|last updated)(?: on)?:?\s+)?(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)[a-z]*\.?,?\s+)?"
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})"
     r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?)?(?:,?\s+[a-z]{2,4})?$",
     re.I,
@@ -36,9 +37,14 @@ REPEATED_MAX_WORDS = 6
 # checked on the NAEB dev pages against what the hand-cleaned truth keeps (tests/test_story.py).
 # A newsletter or subscription prompt: short, addressed to the reader, about an inbox or signing up.
 _PROMPT = re.compile(
-    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsubscription (?:has been|is) confirmed",
+    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsign up (?:here|now|today)\b"
+    r"|\bsubscription (?:has been|is) confirmed",
     re.I,
 )
+# A newsletter box's own heading ("THR Newsletters").
+_NEWSLETTER_HEADING = re.compile(r"^(?:\S+ ){0,3}newsletters?\W*$", re.I)
+# A "follow us" line ("Follow the Mirror US News page on Facebook").
+_FOLLOW = re.compile(r"^follow (?:us|the .{1,60}|@\w+) on (?:facebook|twitter|x|instagram|threads|linkedin|tiktok|youtube)\b", re.I)
 _TO_READER = re.compile(r"\b(?:you|your|our|us)\b|^(?:sign|subscribe|get|join|want|like|don'?t miss|thanks)\b", re.I)
 PROMPT_MAX_WORDS = 40
 # An affiliate-link disclosure ("we may earn a commission…").
@@ -206,7 +212,11 @@ def is_furniture(text: str) -> bool:
     (newsletter and subscription prompts, affiliate disclosures, cross-promotion headers and
     one-line teasers, photo credits, embedded posts, advert and embed placeholders, podcast sound
     cues, contributor and republication notes)."""
+    if not _WORDS.search(text) and not _SEPARATOR.match(text):
+        return True  # no letter or digit: a bullet or a dash ("--", "•"), never prose (a rule is cut below)
     if _PROMPT.search(text) and _TO_READER.search(text) and len(text.split()) <= PROMPT_MAX_WORDS:
+        return True
+    if _NEWSLETTER_HEADING.match(text) or _FOLLOW.match(text):
         return True
     if len(text) <= NOTE_MAX_CHARS and (_AFFILIATE.search(text) or _SOURCE_NOTE.match(text)):
         return True
@@ -222,7 +232,6 @@ def is_bio(text: str) -> bool:
     return len(text) <= BIO_MAX_CHARS and bool(_BIO.match(text) or _CONTACT.search(text))
 
 
-_WORDS = re.compile(r"\w+")
 # Elements that may print the standfirst, and how far after the headline (elements in document order).
 _STANDFIRST_TAGS = frozenset({"p", "h2", "h3", "div", "span"})
 STANDFIRST_REACH = 200
