@@ -37,7 +37,7 @@ REPEATED_MAX_WORDS = 6
 # checked on the NAEB dev pages against what the hand-cleaned truth keeps (tests/test_story.py).
 # A newsletter or subscription prompt: short, addressed to the reader, about an inbox or signing up.
 _PROMPT = re.compile(
-    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsign up (?:here|now|today)\b"
+    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsigning up\b|\bsign up (?:here|now|today)\b"
     r"|\bsubscription (?:has been|is) confirmed",
     re.I,
 )
