@@ -172,3 +172,13 @@ def test_dev_pages_lose_their_furniture(reader: OfflineReader, page_id: str, gon
     if first is not None:
         assert body.startswith(first)
     assert naeb.page_f1(page.body, body) > 0.9
+
+
+@pytest.mark.parametrize("page_id", ["f37c24cc9338180ce9971b9993da592a", "4170eb0a3ccae8e7f620b9da99659dee"])
+def test_a_teaser_gives_way_to_the_fallbacks_longer_text(reader: OfflineReader, page_id: str) -> None:
+    # tennis.com (dev): trafilatura reads the story's header block (kicker, standfirst, date), under
+    # 400 characters; the page's JSON-LD articleBody holds the story.
+    page = {p.id: p for p in naeb.pages("dev")}[page_id]
+    raw = reader.raw(naeb.html_pages()[page_id], page.url)
+    assert raw.body_method != "trafilatura"
+    assert naeb.page_f1(page.body, raw.body or "") > 0.9

@@ -32,6 +32,10 @@ __all__ = ["NewsSpider", "looks_like_article", "detect_language", "find_date"]
 BYLINE_CSS = "[rel=author], [itemprop=author], .byline, .author, .author-name, .byline__name, [class*=byline]"
 #: Teaser markup on a section page: a link inside one is more likely a story.
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
+#: Under this many characters trafilatura's text is checked against the fallbacks' (a teaser, not a story) ...
+TEASER_CHARS = 400
+#: ... which win when they are this many times longer.
+TEASER_GAIN = 2
 #: Body text read to guess the language of a page that declares none.
 LANGUAGE_SAMPLE = 2000
 
@@ -197,7 +201,12 @@ class NewsSpider(SiteSpider):
             lead = standfirst(sel.root, meta.description, paragraphs) if isinstance(sel.root, etree._Element) else None
             if lead:  # after a "By …" line opening the body: the byline check reads the first paragraph
                 paragraphs.insert(1 if _BYLINE.match(paragraphs[0]) else 0, lead)
-            return paragraphs, "trafilatura"
+            kept = sum(map(len, paragraphs))
+            if kept >= TEASER_CHARS:
+                return paragraphs, "trafilatura"
+            # trafilatura read a teaser (a story's header block, tennis.com): the fallbacks' longer text wins
+            other, method = super().body_paragraphs(sel, meta)
+            return (other, method) if sum(map(len, other)) > TEASER_GAIN * kept else (paragraphs, "trafilatura")
         return super().body_paragraphs(sel, meta)
 
     def title(self, sel: Selector, meta: Metadata) -> str | None:
