@@ -22,10 +22,8 @@ FURNITURE = [
                              "Channel and our meteorologists."),
     ("9445d1c6 pcmag.com", "Your subscription has been confirmed. Keep an eye on your inbox!"),
     ("8d6464a6 hollywoodreporter.com", "Sign up for THR news straight to your inbox every day"),
-    ("8d6464a6 hollywoodreporter.com", "THR Newsletters"),
     ("fed691ec apnews.com", "Get alerts on the latest AP Top 25 poll throughout the season. Sign up here. AP college "
                             "football: https://apnews.com/hub/college-football"),
-    ("3ca94b8f mirror.co.uk", "Follow the Mirror US News page on Facebook"),
     # affiliate disclosures
     ("4f6162a9 usmagazine.com", "Us Weekly has affiliate partnerships. We receive compensation when you click on a link "
                                 "and make a purchase. Learn more!"),

@@ -41,10 +41,6 @@ _PROMPT = re.compile(
     r"|\bsubscription (?:has been|is) confirmed",
     re.I,
 )
-# A newsletter box's own heading ("THR Newsletters").
-_NEWSLETTER_HEADING = re.compile(r"^(?:\S+ ){0,3}newsletters?\W*$", re.I)
-# A "follow us" line ("Follow the Mirror US News page on Facebook").
-_FOLLOW = re.compile(r"^follow (?:us|the .{1,60}|@\w+) on (?:facebook|twitter|x|instagram|threads|linkedin|tiktok|youtube)\b", re.I)
 _TO_READER = re.compile(r"\b(?:you|your|our|us)\b|^(?:sign|subscribe|get|join|want|like|don'?t miss|thanks)\b", re.I)
 PROMPT_MAX_WORDS = 40
 # An affiliate-link disclosure ("we may earn a commission…").
@@ -226,7 +222,7 @@ def is_furniture(text: str) -> bool:
         len(text.split()) <= PROMPT_MAX_WORDS and _PROMPT.search(text) and _TO_READER.search(text)
     ):
         return True
-    if _NEWSLETTER_HEADING.match(text) or _FOLLOW.match(text) or _PLACEHOLDER.search(text):
+    if _PLACEHOLDER.match(text):
         return True
     if len(text) <= NOTE_MAX_CHARS and (("affiliate" in low and _AFFILIATE.search(text)) or _SOURCE_NOTE.match(text)):
         return True
