@@ -17,7 +17,8 @@ _WORDS = re.compile(r"\w+")
 _SEPARATOR = re.compile(r"^[_*=~-]{3,}$")
 # A line that is only a date/time stamp ("Saturday 23 December 2023 05:39, UK", "9/26/2023 8:59 AM PT").
 _DATE_LINE = re.compile(
-    r"^(?:(?:published|updated|posted|first published|last updated)(?: on)?:?\s+)?(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)[a-z]*\.?,?\s+)?"
+    r"^(?:(?:published|updated|posted|first published|last updated)(?: on)?:?\s+)?"
+    r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)[a-z]*\.?,?\s+)?"
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})"
     r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?)?(?:,?\s+[a-z]{2,4})?$",
     re.I,
@@ -37,8 +38,8 @@ REPEATED_MAX_WORDS = 6
 # checked on the NAEB dev pages against what the hand-cleaned truth keeps (tests/test_story.py).
 # A newsletter or subscription prompt: short, addressed to the reader, about an inbox or signing up.
 _PROMPT = re.compile(
-    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsigning up\b|\bsign up (?:here|now|today)\b"
-    r"|\bsubscription (?:has been|is) confirmed",
+    r"\bnewsletters?\b|\binbox\b|\bsubscrib(?:e|ing)\b|^sign(?:ing)?[ -]up\b|\bsigning up\b"
+    r"|\bsign up (?:here|now|today)\b|\bsubscription (?:has been|is) confirmed",
     re.I,
 )
 _TO_READER = re.compile(r"\b(?:you|your|our|us)\b|^(?:sign|subscribe|get|join|want|like|don'?t miss|thanks)\b", re.I)
@@ -57,7 +58,8 @@ _RELATED_HEADER = re.compile(
     r"|you (?:may|might) also (?:like|enjoy)|people are also reading|don'?t miss|see also|also read"
     r"|trending(?: now| stories)?|editor'?s picks|top stories|latest (?:news|stories)|more stories"
     r"|watch (?:next|now|more))\W*$"
-    r"|^.{0,40}\b(?:most (?:read|popular|viewed)|related|recommended|trending|more) (?:stories|articles|posts|reads|videos|news)\b.{0,20}$",
+    r"|^.{0,40}\b(?:most (?:read|popular|viewed)|related|recommended|trending|more)"
+    r" (?:stories|articles|posts|reads|videos|news)\b.{0,20}$",
     re.I,
 )
 # A one-line teaser for another story ("Related: …", "[Related: …]", "READ MORE: …").
@@ -85,7 +87,8 @@ _PLACEHOLDER = re.compile(
 )
 # Where the story came from, printed after (or before) it: contributor and republication notes.
 _SOURCE_NOTE = re.compile(
-    r"^(?:story source:?$|materials? provided by\b|this (?:story|article) (?:was )?(?:originally|first) (?:published|appeared)\b"
+    r"^(?:story source:?$|materials? provided by\b"
+    r"|this (?:story|article) (?:was )?(?:originally|first) (?:published|appeared)\b"
     r"|originally published\b|cross-posted from\b|includes information from\b|contributing:"
     r"|.{0,120}\bcontributed (?:to )?(?:this|the) (?:story|report|article)\.?$)",
     re.I,
@@ -267,7 +270,9 @@ def standfirst(root: etree._Element, description: str | None, paragraphs: list[s
         if not start or first not in start.casefold():
             continue
         if _words("".join(element.itertext())) == wanted:
-            return None if wanted in _words(" ".join(paragraphs)) else normalize_text(" ".join("".join(element.itertext()).split()))
+            if wanted in _words(" ".join(paragraphs)):
+                return None
+            return normalize_text(" ".join("".join(element.itertext()).split()))
     return None
 
 
@@ -288,8 +293,10 @@ def story_paragraphs(blocks: list[Block], titles: list[str | None]) -> list[str]
     Kept: paragraphs, subheadings, list items (one paragraph each), block quotes. Dropped: the
     headline again (an ``h1`` or any block equal to one of ``titles``), blocks that are mostly
     link text (teasers, "Read more", related-story lists), short lines repeated on the page
-    ("Advertisement"), markup printed as text, bare date stamps, and a typed separator
-    (``___``) in the second half with everything after it (wire contributor notes).
+    ("Advertisement"), markup printed as text, bare date stamps, the furniture of
+    :func:`is_furniture`, a cross-promotion header with the linked list items after it, an author
+    bio or contact line among the last ``BIO_TAIL`` blocks, and a typed separator (``___``) in the
+    second half with everything after it (wire contributor notes).
     """
     wanted = {normalize_text(t).casefold() for t in titles if t}
     repeated = Counter(block.text for block in blocks)

@@ -194,11 +194,14 @@ class NewsSpider(SiteSpider):
                 yield self.listing_request(page + 1, response.urljoin(next_href))
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
-        """trafilatura's structured blocks without what is not the story, then SectionSpider's fallbacks."""
+        """trafilatura's structured blocks without what is not the story, opened by the page's printed
+        standfirst; SectionSpider's fallbacks (JSON-LD articleBody, generic) when trafilatura finds
+        nothing or only a teaser (under ``TEASER_CHARS``) and theirs is ``TEASER_GAIN`` times longer."""
         blocks = page_blocks(sel.root) if isinstance(sel.root, etree._Element) else story_blocks(sel.get())
         paragraphs = story_paragraphs(blocks, [self.title(sel, meta), *meta.titles])
         if paragraphs:
-            lead = standfirst(sel.root, meta.description, paragraphs) if isinstance(sel.root, etree._Element) else None
+            root = sel.root if isinstance(sel.root, etree._Element) else None
+            lead = standfirst(root, meta.description, paragraphs) if root is not None else None
             if lead:  # after a "By …" line opening the body: the byline check reads the first paragraph
                 paragraphs.insert(1 if _BYLINE.match(paragraphs[0]) else 0, lead)
             kept = sum(map(len, paragraphs))
