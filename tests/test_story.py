@@ -180,3 +180,29 @@ def test_a_teaser_gives_way_to_the_fallbacks_longer_text(reader: OfflineReader, 
     raw = reader.raw(naeb.html_pages()[page_id], page.url)
     assert raw.body_method != "trafilatura"
     assert naeb.page_f1(page.body, raw.body or "") > 0.9
+
+
+_WIRE_PAGE = """<html><head><title>Minister resigns</title>
+<meta name="description" content="The minister quit after a vote of no confidence in parliament."></head>
+<body><div class="header"><h1>Minister resigns</h1>
+<h2 class="dek">The minister quit after a vote of no confidence in parliament.</h2></div>
+<div class="menu"><a href="/a">World</a> <a href="/b">Business</a></div>
+<article><p>{first}</p>
+<p>The vote followed weeks of pressure over the budget, and the opposition had promised to bring it.</p>
+<p>Her party said a successor would be named within days, and that the coalition would hold.</p>
+<p>Analysts said the government could survive until the election due next spring.</p>
+</article></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("first", "opens_with_standfirst"),
+    [("The minister of finance resigned on Tuesday after losing a vote in parliament by twelve votes.", True),
+     # a wire dateline opens the body: the clean pipeline splits it from the first paragraph
+     ("DUBLIN (AP) — The minister of finance resigned on Tuesday after losing a vote in parliament.", False)],
+    ids=["standfirst", "dateline-first"],
+)
+def test_the_standfirst_never_goes_before_a_dateline(reader: OfflineReader, first: str, opens_with_standfirst: bool) -> None:
+    html = _WIRE_PAGE.format(first=first).encode()
+    article = reader.read(html, f"{OFFLINE_ORIGIN}/world/minister-resigns")
+    assert (article.body or "").startswith("The minister quit after") is opens_with_standfirst
+    assert (article.dateline == "DUBLIN") is not opens_with_standfirst

@@ -19,6 +19,7 @@ from newscrawl.extract.links import looks_like_article
 from newscrawl.extract.metadata import Metadata, find_json_ld
 from newscrawl.extract.story import page_blocks, standfirst, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
+from newscrawl.credits import split_dateline
 from newscrawl.dates import parse_datetime
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
@@ -202,8 +203,11 @@ class NewsSpider(SiteSpider):
         if paragraphs:
             root = sel.root if isinstance(sel.root, etree._Element) else None
             lead = standfirst(root, meta.description, paragraphs) if root is not None else None
-            if lead:  # after a "By …" line opening the body: the byline check reads the first paragraph
-                paragraphs.insert(1 if _BYLINE.match(paragraphs[0]) else 0, lead)
+            # After a "By …" line opening the body (the byline check reads the first paragraph); never
+            # before a dateline ("DUBLIN — …"), which the clean pipeline splits from the first paragraph.
+            at = 1 if _BYLINE.match(paragraphs[0]) else 0
+            if lead and (at >= len(paragraphs) or split_dateline(paragraphs[at])[0] is None):
+                paragraphs.insert(at, lead)
             kept = sum(map(len, paragraphs))
             if kept >= TEASER_CHARS:
                 return paragraphs, "trafilatura"
