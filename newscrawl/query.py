@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -20,20 +20,29 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Select,
+    Text,
+    bindparam,
+    cast,
     exists,
     func,
+    literal,
     literal_column,
     column,
     select,
     table,
     text,
     true,
+    union,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from newscrawl.db.engine import open_database
@@ -465,8 +474,8 @@ def _sqlite_search(
     )
 
 
-def _plan_for_search(conn: Connection) -> None:
-    """Keep the planner on bitmap scans for this transaction's search.
+def _plan_for_search(conn: Connection, *also: ColumnElement[Any]) -> Any:
+    """Keep the planner on bitmap scans for this transaction's search (and read ``also``).
 
     Its two other choices each read every match's tsvector: a sequential scan when a common
     word matches most rows (the @@ filter runs per row), or a backward scan of the
@@ -476,15 +485,17 @@ def _plan_for_search(conn: Connection) -> None:
     of the published_at range (see _recency_cutoffs), it visits only that range's matches.
     """
     # One round trip: under load each statement waits for a core.
-    conn.execute(
-        text(
-            "SELECT set_config('enable_seqscan', 'off', true),"
-            " set_config('enable_indexscan', 'off', true)"
+    return conn.execute(
+        select(
+            func.set_config("enable_seqscan", "off", True),
+            func.set_config("enable_indexscan", "off", True),
+            *also,
         )
-    )
+    ).one()[2:]
 
 
-#: PostgreSQL ranks exactly the newest this-many matches of a search (see _postgresql_search).
+#: PostgreSQL ranks the newest this-many matches of a phrase search, or of one with too few
+#: salient matches (see _postgresql_rows).
 PG_SEARCH_CANDIDATES = 1000
 #: How much wider than the planner's estimate of the matches the recency window is.
 PG_WINDOW_MARGIN = 1.5
@@ -562,38 +573,179 @@ def _postgresql_rows(
     limit: int,
     offset: int,
 ) -> list[Any]:
-    wanted = PG_SEARCH_CANDIDATES
-    # One transaction per window (the planner settings are local to it); read-only: rolled back.
-    for cutoff in _recency_cutoffs(conn, terms, clauses, wanted):
+    # Each try is one transaction (the planner settings are local to it); read-only: rolled back.
+    salient: str | None = None
+    if all(len(term.words) == 1 for term in terms):
+        try:
+            rows, salient = _salient_rows(conn, terms, clauses, limit, offset)
+        finally:
+            conn.rollback()
+        if rows is not None:
+            return rows
+    # A phrase, or too few salient matches: add the newest matches (for one word, every match
+    # outside the tiers weighs one body mention, so the newest of them are the next best).
+    newest = PG_SEARCH_CANDIDATES
+    for cutoff in _recency_cutoffs(conn, terms, clauses, newest):
         window = clauses if cutoff is None else [*clauses, ArticleRow.published_at >= cutoff]
         try:
             _plan_for_search(conn)
-            rows = conn.execute(_postgresql_search(terms, window, limit, offset)).all()
+            stmt = _postgresql_search(terms, clauses, limit, offset, salient, window)
+            rows = conn.execute(stmt).all()
             found = rows[0].candidates if rows else _count_candidates(conn, terms, window)
         finally:
             conn.rollback()
-        if cutoff is None or found >= wanted:
+        if cutoff is None or found >= newest:
             return rows
     raise AssertionError("unreachable: the last window is the whole archive")
 
 
-def _candidates(terms: Sequence[Term], clauses: list[ColumnElement[bool]]) -> Any:
+def _salient_rows(
+    conn: Connection,
+    terms: Sequence[Term],
+    clauses: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> tuple[list[Any] | None, str | None]:
+    """The page ranked from the matches where the words weigh most (migration 0009), or None
+    when too few are there; and the cue that finds them (None: a word is not in the tiers)."""
+    words = _salient_words(terms, _plan_for_search(conn, *_lexemes(terms)))
+    if words is None:
+        return None, None
+    # One word or prefix: its tokens imply the match, and the page is the articles where it
+    # weighs most (a prefix's lexemes add up: very nearly the exact page).
+    single = len(words) == 1
+    wanted = max(offset + limit, 1) * (PG_PREFIX_MARGIN if words[0][1] else 1)
+    target = min(wanted if single else max(wanted, PG_SALIENT_CANDIDATES), MAX_ID)
+    tier, found = conn.execute(_tier_descent(terms, words, clauses, target, single)).one()
+    salient = _tier_cue(words, range(PG_TOP_TIER, tier - 1, -1))
+    if not single:
+        # Several words rank by how close they stand (ts_rank_cd's cover density); a title
+        # holding them all is where they most often stand close.
+        salient = f"{salient} | ({_title_cue(words)})"
+    if found < target:
+        return None, salient
+    # One word: every match left out weighs less in it than each of these `target`, so the
+    # page is exactly that of ranking every match. A prefix or several words: the likeliest
+    # best (bench/README.md, "Query latency").
+    stmt = _postgresql_search(terms, clauses, limit, offset, salient, None)
+    return conn.execute(stmt).all(), salient
+
+
+#: The tiers of newscrawl_search_tiers (migration 0009): 45 for a word's 256 positions (the
+#: most a tsvector keeps) all in the title, 12 for two body mentions, the least it lists.
+PG_TOP_TIER, PG_LOW_TIER = 45, 12
+#: A search of several words or a prefix ranks at least this many of the matches where its
+#: words weigh most, and those whose title holds them all (one word: offset + limit suffice).
+PG_SALIENT_CANDIDATES = 2000
+#: A prefix ranks this many times the articles asked for, where its lexemes weigh most: an
+#: article whose several lexemes each weigh a little can add up to more than one of them.
+PG_PREFIX_MARGIN = 4
+_PG_TIERS = literal_column("newscrawl_search_tiers(articles.search_vector)")
+
+
+def _lexemes(terms: Sequence[Term]) -> list[ColumnElement[Any]]:
+    """Each one-word term's lexemes, by the same parser and dictionaries as _pg_tsquery."""
+    return [
+        func.tsvector_to_array(
+            func.to_tsvector(_PG_CONFIG, term.words[0] if term.prefix else term.text)
+        )
+        for term in terms
+    ]
+
+
+def _salient_words(
+    terms: Sequence[Term], lexemes: Sequence[list[str]]
+) -> list[tuple[str, bool]] | None:
+    """Each term's lexeme and whether it is a prefix, when each term is one lexeme (a word
+    that is a stop word or splits in two, e.g. ``U.S.``, gives None)."""
+    if any(len(found) != 1 for found in lexemes):
+        return None
+    return [(found[0], term.prefix) for found, term in zip(lexemes, terms, strict=True)]
+
+
+def _tier_cue(words: Sequence[tuple[str, bool]], tiers: Iterable[int]) -> str:
+    """tsquery text matching the tokens ``TIER~lexeme`` of ``words`` at any of ``tiers``."""
+    return " | ".join(
+        _tier_token(tier, lexeme, prefix) for tier in tiers for lexeme, prefix in words
+    )
+
+
+def _title_cue(words: Sequence[tuple[str, bool]]) -> str:
+    """tsquery text matching the articles whose title holds every one of ``words``."""
+    return " & ".join(_tier_token("a", lexeme, prefix) for lexeme, prefix in words)
+
+
+def _tier_token(tier: int | str, lexeme: str, prefix: bool) -> str:
+    # Quoted (a quote doubled, a backslash escaped), so a lexeme is only ever text.
+    quoted = f"{tier}~{lexeme}".replace("\\", "\\\\").replace("'", "''")
+    return f"'{quoted}'" + (":*" if prefix else "")
+
+
+def _tier_descent(
+    terms: Sequence[Term],
+    words: Sequence[tuple[str, bool]],
+    clauses: list[ColumnElement[bool]],
+    target: int,
+    implied: bool,
+) -> Select[Any]:
+    """(tier, matches): the highest tier at which ``target`` matches weigh at least that
+    much in the search's words, and how many do (fewer when even the lowest tier has not
+    enough). Counted tier by tier from the top, stopping at the first that is enough."""
+    cues = [_tier_cue(words, [tier]) for tier in range(PG_TOP_TIER, PG_LOW_TIER - 1, -1)]
+    cue_array = Grouping(cast(bindparam("tier_cues", cues, type_=ARRAY(Text)), ARRAY(TSQUERY)))
+    # (0, 0), then (1, articles at the top tier), (2, at the top two tiers)...
+    descent = select(literal(0).label("step"), literal(0, BigInteger).label("found")).cte(
+        "descent", recursive=True
+    )
+    # One word's tokens imply the match (``implied``); several must all match, tested on
+    # the row (an aggregate's FILTER, which the planner does not turn into a scan of the
+    # search_vector index: that would read every word's whole list of articles at each tier).
+    counted = func.count()
+    if not implied:
+        counted = counted.filter(_PG_VECTOR.op("@@")(_pg_tsquery(terms)))
+    counted = (
+        select(counted)
+        .select_from(ArticleRow)
+        .where(_PG_TIERS.op("@@")(cue_array[descent.c.step + 1]), *clauses)
+        .scalar_subquery()
+    )
+    descent = descent.union_all(
+        select(descent.c.step + 1, descent.c.found + counted).where(
+            descent.c.found < target, descent.c.step < len(cues)
+        )
+    )
+    last = select(
+        func.max(descent.c.step).label("step"), func.max(descent.c.found).label("found")
+    ).subquery()
+    return select((PG_TOP_TIER + 1 - last.c.step).label("tier"), last.c.found)
+
+
+def _candidates(
+    terms: Sequence[Term], clauses: list[ColumnElement[bool]], salient: str | None = None
+) -> Any:
     """The newest PG_SEARCH_CANDIDATES matches (id, published_at, rank), found from the GIN
-    index and the heap alone; the rank is read from the row's in-line vector (migration 0008)."""
+    index and the heap alone; the rank is read from the row's in-line vector (migration 0008).
+    With ``salient`` (see _postgresql_rows), every article it finds instead, each with
+    ``matched`` (whether it matches: tested by the caller)."""
     tsquery = select(_pg_tsquery(terms).label("q")).subquery("tsq")
-    return (
+    stmt = (
         select(
             ArticleRow.id.label("id"),
             ArticleRow.published_at.label("published_at"),
             func.ts_rank_cd(_PG_VECTOR, tsquery.c.q).label("rank"),
-            tsquery.c.q.label("q"),
         )
         .select_from(ArticleRow)
         .join(tsquery, true())
-        .where(_PG_VECTOR.op("@@")(tsquery.c.q), *clauses)
-        .order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
-        .limit(PG_SEARCH_CANDIDATES)
+        .where(*clauses)
     )
+    if salient is not None:
+        matched = _PG_VECTOR.op("@@")(tsquery.c.q).label("matched")
+        return stmt.add_columns(matched).where(
+            _PG_TIERS.op("@@")(cast(literal(salient, Text), TSQUERY))
+        )
+    newest = stmt.where(_PG_VECTOR.op("@@")(tsquery.c.q))
+    newest = newest.order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
+    return newest.limit(PG_SEARCH_CANDIDATES)
 
 
 def _count_candidates(
@@ -604,15 +756,37 @@ def _count_candidates(
 
 
 def _postgresql_search(
-    terms: Sequence[Term], clauses: list[ColumnElement[bool]], limit: int, offset: int
+    terms: Sequence[Term],
+    clauses: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    salient: str | None,
+    window: list[ColumnElement[bool]] | None,
 ) -> Select[Any]:
     # Ranking every match read each match's whole tsvector, and a common word matches most of
-    # the archive: 160-500 ms at 100k rows. So only the newest PG_SEARCH_CANDIDATES matches
-    # are ranked: the same results whenever a query matches fewer, else the best of the newest.
-    # `candidates` says how many there were, so the caller knows whether a window was enough.
-    candidates = _candidates(terms, clauses).cte("candidates")
+    # the archive: 160-500 ms at 100k rows. So a bounded set is ranked: the matches where the
+    # words weigh most (``salient``, see _tier_descent) and/or the newest PG_SEARCH_CANDIDATES
+    # matches in ``window`` (``clauses`` narrowed to recent articles, see _recency_cutoffs).
+    # `candidates` counts the newest, so the caller knows whether a window was enough.
+    parts = []
+    if window is not None:
+        newest = _candidates(terms, window).cte("newest")
+        parts.append(select(newest.c.id, newest.c.published_at, newest.c.rank))
+        found = select(func.count()).select_from(newest).scalar_subquery()
+    else:
+        found = literal(0)
+    if salient is not None:
+        # The match is tested on the salient rows, after the tiers' index found them: the
+        # planner, which takes several words for rarer than they are, would otherwise
+        # compute every match's tiers (0.3 ms a row).
+        tested = _candidates(terms, clauses, salient).cte("salient").prefix_with("MATERIALIZED")
+        parts.append(
+            select(tested.c.id, tested.c.published_at, tested.c.rank).where(tested.c.matched)
+        )
+    candidates = (parts[0] if len(parts) == 1 else union(*parts)).cte("candidates")
+    tsquery = select(_pg_tsquery(terms).label("q")).subquery("tsq")
     page = (
-        select(candidates.c.id, candidates.c.rank, candidates.c.q)
+        select(candidates.c.id, candidates.c.rank)
         .order_by(
             candidates.c.rank.desc(), candidates.c.published_at.desc(), candidates.c.id.desc()
         )
@@ -620,16 +794,16 @@ def _postgresql_search(
         .offset(offset)
         .subquery("page")
     )
-    found = select(func.count()).select_from(candidates).scalar_subquery()
     options = (
         f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxWords=35, MinWords=15, "
         'MaxFragments=2, FragmentDelimiter=" … "'
     )
-    snippet = func.ts_headline(_PG_CONFIG, ArticleRow.body, page.c.q, options)
+    snippet = func.ts_headline(_PG_CONFIG, ArticleRow.body, tsquery.c.q, options)
     return (
         select(*_SUMMARY_COLUMNS, page.c.rank, snippet.label("snippet"), found.label("candidates"))
         .select_from(page)
         .join(ArticleRow, ArticleRow.id == page.c.id)
+        .join(tsquery, true())
         .order_by(page.c.rank.desc(), ArticleRow.published_at.desc(), ArticleRow.id.desc())
     )
 

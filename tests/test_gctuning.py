@@ -10,19 +10,30 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from newscrawl import settings as project_settings
-from newscrawl.extensions.gctuning import GcTuning
+from newscrawl.extensions.gctuning import DEFAULT_THRESHOLD, GcTuning
 
 
-def test_a_crawl_freezes_start_up_objects_and_keeps_pythons_threshold_by_default() -> None:
+def test_a_crawl_freezes_start_up_objects_and_collects_less_often_by_default() -> None:
     before = gc.get_threshold()
     tuning = build_from_crawler(GcTuning, get_crawler())
     try:
         tuning.engine_started()
         assert gc.get_freeze_count() > 0
-        assert gc.get_threshold() == before
+        assert gc.get_threshold() == (DEFAULT_THRESHOLD, *before[1:])
     finally:
         tuning.engine_stopped()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
+def test_zero_keeps_pythons_threshold() -> None:
+    before = gc.get_threshold()
+    tuning = build_from_crawler(GcTuning, get_crawler(settings_dict={"GC_TUNING_THRESHOLD": 0}))
+    try:
+        tuning.engine_started()
+        assert gc.get_threshold() == before
+    finally:
+        tuning.engine_stopped()
 
 
 def test_a_threshold_set_collects_less_often_during_the_crawl_then_is_undone() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newscrawl.extract.authors import article_nodes, clean_names, json_ld_authors, split_names
-from newscrawl.extract.links import article_signals, looks_like_article
+from newscrawl.extract.links import LinkCandidate, article_signals, choose_article_links, looks_like_article
 from newscrawl.extract.story import Block, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names, strip_site_affixes
 from newscrawl.review import OFFLINE_ORIGIN, OfflineReader
@@ -197,11 +197,51 @@ def test_story_blocks_reads_trafilaturas_element_types() -> None:
      ("/politics/senate", "Senate passes the budget after a long night", True, True),
      ("/story.html", None, False, False), ("/news/politics/minister-resigns.html", None, False, True),
      ("/tag/minister-resigns-after-vote/", "Minister resigns after a vote", True, False),
-     ("/about", "About us and our editorial policy", False, False)],
+     ("/about", "About us and our editorial policy", False, False),
+     # The slug before a short suffix segment (ABC News' "/<section>/<slug>/story").
+     ("/gma/living/postage-stamp-prices-expected-increase-2024/story", None, False, True),
+     ("/politics/senate/story", None, False, False),
+     # One video or podcast with a story's path is a story; the media section itself is not.
+     ("/video/ebony-evolution-ft-rick-ross/", None, False, True),
+     ("/podcasts/2023/12/wt-360-asrc-federal/392474/", None, False, True),
+     ("/video/", "Watch the latest videos from our newsroom", True, False),
+     ("/podcasts/politics", "Our politics podcast every week", True, False)],
 )
 def test_article_links_by_several_signals(path: str, text: str | None, teaser: bool, article: bool) -> None:
     assert looks_like_article(path, text, teaser) is article
-    assert (article_signals(path, text, teaser) < 0) == path.startswith(("/tag/", "/about"))
+    vetoed = path.startswith(("/tag/", "/about")) or path in ("/video/", "/podcasts/politics")
+    assert (article_signals(path, text, teaser) < 0) == vetoed
+
+
+def _candidate(path: str, shape: str, text: str | None = None) -> LinkCandidate:
+    return LinkCandidate(f"https://example.com{path}", path, text, False, (shape,))
+
+
+def test_a_teaser_list_makes_its_short_links_stories_and_leaves_the_navigation_alone() -> None:
+    # Shapes of the dev pages' section markup: four list items of one <li class="list-item"> shape,
+    # three with a story's slug and one short ("/news/healing-through-art/"); a navigation bar.
+    links = [
+        _candidate("/world/", "nav"), _candidate("/politics/", "nav"), _candidate("/news/world", "nav"),
+        _candidate("/news/city-council-approves-new-budget/", "li.list-item"),
+        _candidate("/news/healing-through-art/", "li.list-item", "Healing through art"),
+        _candidate("/2023/12/19/food-drive/", "li.list-item"),
+        _candidate("/news/c4n8x2ql9k0o", "li.list-item"),
+        _candidate("/tag/art/", "li.list-item", "Art"),  # a tag page stays vetoed in any list
+        _candidate("/news/healing-through-art/", "a.image"),  # the same story's image link
+    ]
+    stories, rejected = choose_article_links(links)
+    assert stories == [
+        "https://example.com/news/city-council-approves-new-budget/", "https://example.com/news/healing-through-art/",
+        "https://example.com/2023/12/19/food-drive/", "https://example.com/news/c4n8x2ql9k0o",
+    ]
+    assert rejected == ["https://example.com/world/", "https://example.com/politics/",
+                        "https://example.com/news/world", "https://example.com/tag/art/"]
+
+
+def test_two_stories_of_a_shape_promote_nothing() -> None:
+    links = [_candidate("/news/city-council-approves-new-budget/", "li"),
+             _candidate("/news/mayor-signs-the-new-budget/", "li"), _candidate("/news/briefs", "li")]
+    assert choose_article_links(links)[1] == ["https://example.com/news/briefs"]
 
 
 def test_date_and_language_fallbacks() -> None:

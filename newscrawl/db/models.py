@@ -34,8 +34,10 @@ NAMING_CONVENTION = {
 }
 
 
-#: Search objects made by raw SQL in migration 0002, deliberately not in the ORM model.
-SEARCH_OBJECTS = frozenset({"search_vector", "ix_articles_search_vector"})
+#: Search objects made by raw SQL in migrations 0002 and 0009, deliberately not in the ORM model.
+SEARCH_OBJECTS = frozenset(
+    {"search_vector", "ix_articles_search_vector", "ix_articles_search_tiers"}
+)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -28,7 +28,7 @@ from newscrawl.credits import parse_byline, split_agencies, split_agency_line
 from newscrawl.items import Article
 from newscrawl.middlewares.oversize import DecompressionCapExceeded, bounded_gunzip, count_oversize
 from newscrawl.requestmeta import META_LISTED_RAW
-from newscrawl.spiders.base import SectionSpider
+from newscrawl.spiders.base import SectionSpider, page_selector
 from newscrawl.spiders.layouts import Layout
 from newscrawl.urls import canonicalize_url, is_http_url, rebase
 
@@ -430,7 +430,7 @@ class SiteSpider(SectionSpider):
 
     def build_article(self, response: TextResponse) -> Article:
         article = super().build_article(response)
-        sel = response.selector
+        sel = page_selector(response)
         article.body = self.trim_body(article.body)
         self.refine_authors(article, sel)
         self.refine_credit(article, sel)

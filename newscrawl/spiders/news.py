@@ -15,7 +15,7 @@ from scrapy.http import TextResponse
 
 from newscrawl.extract.authors import clean_names, json_ld_authors
 from newscrawl.extract.body import select
-from newscrawl.extract.links import looks_like_article
+from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
 from newscrawl.extract.metadata import Metadata, find_json_ld
 from newscrawl.extract.story import page_blocks, standfirst, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
@@ -23,7 +23,7 @@ from newscrawl.credits import split_dateline
 from newscrawl.dates import parse_datetime
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
-from newscrawl.spiders.base import _BYLINE, ArticleSelectors, SpiderArgumentError
+from newscrawl.spiders.base import _BYLINE, ArticleSelectors, SpiderArgumentError, page_selector
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
 
@@ -63,6 +63,19 @@ def find_date(html: str, url: str, extensive: bool = True) -> str | None:
         return htmldate.find_date(html, url=url, original_date=True, extensive_search=extensive) or None
     except (ValueError, TypeError):
         return None
+
+
+def _shape(anchor: etree._Element) -> tuple[str, ...]:
+    """The markup around a link: its own and two ancestors' tag and class, equal for the links
+    of one teaser list, different for a navigation bar's or a footer's."""
+    shape = []
+    node: etree._Element | None = anchor
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            break
+        shape.append(f"{node.tag}.{' '.join(sorted((node.get('class') or '').split()))}")
+        node = node.getparent()
+    return tuple(shape)
 
 
 def _in_teaser(anchor: etree._Element) -> bool:
@@ -160,24 +173,25 @@ class NewsSpider(SiteSpider):
         """Story links on the site (:func:`~newscrawl.extract.links.looks_like_article`: path shape,
         link text, teaser markup), those under the listing's own path when there are any. Links
         to the site judged no story are counted in ``newscrawl/links/not_article``."""
-        links: dict[str, str | None] = {}
         stats = self.crawler.stats
+        candidates = []
         for anchor, href in self._anchors(response):
             url = canonicalize_url(response.urljoin(href.strip()))
             stats.inc_value("newscrawl/links/seen")
             if not self.on_site(url):
                 stats.inc_value("newscrawl/links/offsection")
-            elif looks_like_article(url_path(url), _element_text(anchor), _in_teaser(anchor)):
-                links.setdefault(url, None)
-            else:
-                stats.inc_value("newscrawl/links/offsection")
-                stats.inc_value("newscrawl/links/not_article")
+                continue
+            candidates.append(LinkCandidate(url, url_path(url), _element_text(anchor), _in_teaser(anchor), _shape(anchor)))
+        stories, rejected = choose_article_links(candidates)
+        stats.inc_value("newscrawl/links/offsection", len(rejected))
+        stats.inc_value("newscrawl/links/not_article", len(rejected))
+        links: dict[str, str | None] = dict.fromkeys(stories)
         inside = {u: d for u, d in links.items() if self.section_prefix != "/" and url_path(u).startswith(self.section_prefix)}
         return inside or links
 
     @staticmethod
     def _anchors(response: TextResponse) -> Iterator[tuple[etree._Element, str]]:
-        root = response.selector.root
+        root = page_selector(response).root
         if not isinstance(root, etree._Element):
             return
         for anchor in root.iter("a"):
@@ -188,7 +202,7 @@ class NewsSpider(SiteSpider):
     def parse_html_listing(self, response: Any, page: int) -> Any:
         yield from super().parse_html_listing(response, page)
         if isinstance(response, TextResponse) and page < self.max_pages:
-            next_href = response.xpath(
+            next_href = page_selector(response).xpath(
                 "//link[@rel='next']/@href | //a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
             ).get()
             if next_href:
