@@ -21,12 +21,13 @@ from newscrawl.extract.body import select
 from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
 from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
 from newscrawl.extract.published import PUBLISHED_SOURCES, choose, stated_dates
-from newscrawl.extract.story import page_blocks, story_blocks, story_paragraphs
+from newscrawl.extract.story import page_blocks, standfirst, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
+from newscrawl.credits import split_dateline
 from newscrawl.dates import to_utc
 from newscrawl.items import Article
 from newscrawl.requestmeta import LISTING_PRIORITY
-from newscrawl.spiders.base import ArticleSelectors, SpiderArgumentError, page_selector
+from newscrawl.spiders.base import _BYLINE, ArticleSelectors, SpiderArgumentError, page_selector
 from newscrawl.spiders.discovery import SiteSpider
 from newscrawl.urls import canonicalize_url, is_http_url, registrable_domain, url_path
 
@@ -44,6 +45,10 @@ MAX_BYLINE_TEXT = 200
 _TEASER_TAGS = frozenset({"article", "h2", "h3", "h4"})
 #: The source label of a day htmldate found (no statement of the page's own agreed on one).
 HTMLDATE = "htmldate"
+#: Under this many characters trafilatura's text is checked against the fallbacks' (a teaser, not a story) ...
+TEASER_CHARS = 400
+#: ... which win when they are this many times longer.
+TEASER_GAIN = 2
 #: Body text read to guess the language of a page that declares none.
 LANGUAGE_SAMPLE = 2000
 
@@ -249,11 +254,25 @@ class NewsSpider(SiteSpider):
                 yield self.listing_request(page + 1, response.urljoin(next_href))
 
     def body_paragraphs(self, sel: Selector, meta: Metadata) -> tuple[list[str], str]:
-        """trafilatura's structured blocks without what is not the story, then SectionSpider's fallbacks."""
+        """trafilatura's structured blocks without what is not the story, opened by the page's printed
+        standfirst; SectionSpider's fallbacks (JSON-LD articleBody, generic) when trafilatura finds
+        nothing or only a teaser (under ``TEASER_CHARS``) and theirs is ``TEASER_GAIN`` times longer."""
         blocks = page_blocks(sel.root) if isinstance(sel.root, etree._Element) else story_blocks(sel.get())
         paragraphs = story_paragraphs(blocks, [self.title(sel, meta), *meta.titles])
         if paragraphs:
-            return paragraphs, "trafilatura"
+            root = sel.root if isinstance(sel.root, etree._Element) else None
+            lead = standfirst(root, meta.description, paragraphs) if root is not None else None
+            # After a "By …" line opening the body (the byline check reads the first paragraph); never
+            # before a dateline ("DUBLIN — …"), which the clean pipeline splits from the first paragraph.
+            at = 1 if _BYLINE.match(paragraphs[0]) else 0
+            if lead and (at >= len(paragraphs) or split_dateline(paragraphs[at])[0] is None):
+                paragraphs.insert(at, lead)
+            kept = sum(map(len, paragraphs))
+            if kept >= TEASER_CHARS:
+                return paragraphs, "trafilatura"
+            # trafilatura read a teaser (a story's header block, tennis.com): the fallbacks' longer text wins
+            other, method = super().body_paragraphs(sel, meta)
+            return (other, method) if sum(map(len, other)) > TEASER_GAIN * kept else (paragraphs, "trafilatura")
         return super().body_paragraphs(sel, meta)
 
     def title(self, sel: Selector, meta: Metadata) -> str | None:
