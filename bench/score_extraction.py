@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newscrawl.review import OFFLINE_ORIGIN, OfflineReader  # noqa: E402
-from newscrawl.dates import _parse  # noqa: E402
+from newscrawl.dates import parse_date_text  # noqa: E402
 from tests.support.naeb import (  # noqa: E402
     HALVES, Counts, Page, authors_match, day_of, match, scores, title_exact, title_folded,
 )
@@ -134,7 +134,7 @@ def ours(reader: OfflineReader, html: bytes, url: str) -> Extracted:
     seconds = time.process_time() - start
     # The day as the page wrote it (its own offset), not the UTC day.
     try:
-        local = _parse(" ".join(article.published_raw.split())) if article.published_raw else None
+        local = parse_date_text(" ".join(article.published_raw.split())) if article.published_raw else None
     except (ValueError, TypeError, IndexError, OverflowError):
         local = None
     day = day_of(local) if local else day_of(article.published_at)

@@ -21,7 +21,7 @@ _TZ_ABBREVIATIONS: dict[str, tzinfo] = {
     "PDT": timezone(timedelta(hours=-7), "PDT"),
 }
 
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -37,7 +37,7 @@ _MONTHS = {
 
 _OFFSET = r"(?P<offset>[+-]\d{2}:?\d{2})"
 _ZONE = rf"(?:{_OFFSET}|(?P<abbr>[A-Za-z]{{1,5}}))"
-_ISO = re.compile(
+ISO_DATETIME = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
     r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
     rf" ?{_ZONE}?)?",
@@ -51,12 +51,12 @@ _TIME = (
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _WEEKDAY = r"(?:[A-Za-z]{3,9}\.?,? )?"
 # "Mar. 22, 2021 | 06:05 am JST", "March 22, 2021 6:05 AM JST", "Monday, March 22, 2021"
-_MDY = re.compile(
+MONTH_DAY_YEAR = re.compile(
     rf"{_WEEKDAY}{_MONTH} (?P<day>\d{{1,2}}),? (?P<year>\d{{4}})(?:(?: ?[|,@-] ?| at | ){_TIME})?",
     re.IGNORECASE,
 )
 # "22 March 2021", "Mon, 22 Mar 2021 06:05:00 +0900" (RFC 2822)
-_DMY = re.compile(
+DAY_MONTH_YEAR = re.compile(
     rf"{_WEEKDAY}(?P<day>\d{{1,2}}) {_MONTH},? (?P<year>\d{{4}})(?:(?: ?[|,@-] ?| at | ){_TIME})?",
     re.IGNORECASE,
 )
@@ -69,7 +69,7 @@ def to_utc(dt: datetime, default_tz: str = "UTC") -> datetime:
     return dt.astimezone(timezone.utc)
 
 
-def _zone(match: re.Match[str]) -> tzinfo | None:
+def written_zone(match: re.Match[str]) -> tzinfo | None:
     """Return the zone written in a match, or None when the text named none we trust."""
     offset, abbr = match.group("offset"), match.group("abbr")
     if offset:
@@ -92,7 +92,7 @@ def _hour(match: re.Match[str]) -> int:
     return hour % 12 + (12 if ampm.lower() == "p" else 0)
 
 
-def _from_match(match: re.Match[str], month: int) -> datetime:
+def datetime_from_match(match: re.Match[str], month: int) -> datetime:
     """Build a datetime from the named groups of one of the patterns (may raise ValueError)."""
     fraction = (match.groupdict().get("fraction") or "")[:6].ljust(6, "0")
     return datetime(
@@ -103,7 +103,7 @@ def _from_match(match: re.Match[str], month: int) -> datetime:
         int(match.group("minute") or 0),
         int(match.group("second") or 0),
         int(fraction),
-        tzinfo=_zone(match),
+        tzinfo=written_zone(match),
     )
 
 
@@ -112,14 +112,14 @@ def _from_match(match: re.Match[str], month: int) -> datetime:
 _SOURCE_NOTE = re.compile(r" \((?:json-ld|json-ld-modified|meta|meta-modified|time|visible|url|htmldate)\)$")
 
 
-def _parse(text: str) -> datetime | None:
+def parse_date_text(text: str) -> datetime | None:
     """Parse ``text`` into a datetime, naive when it names no zone; None when unrecognised."""
     text = _SOURCE_NOTE.sub("", text)
-    if m := _ISO.fullmatch(text):
-        return _from_match(m, int(m.group("month")))
-    for pattern in (_MDY, _DMY):
-        if (m := pattern.fullmatch(text)) and (month := _MONTHS.get(m.group("month").lower())):
-            return _from_match(m, month)
+    if m := ISO_DATETIME.fullmatch(text):
+        return datetime_from_match(m, int(m.group("month")))
+    for pattern in (MONTH_DAY_YEAR, DAY_MONTH_YEAR):
+        if (m := pattern.fullmatch(text)) and (month := MONTHS.get(m.group("month").lower())):
+            return datetime_from_match(m, month)
     # Last resort for RFC 2822 variants the patterns above do not spell out.
     return parsedate_to_datetime(text)
 
@@ -136,7 +136,7 @@ def parse_datetime(raw: str | None, default_tz: str = "UTC") -> datetime | None:
     if not text:
         return None
     try:
-        parsed = _parse(text)
+        parsed = parse_date_text(text)
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
     if parsed is None:

@@ -178,7 +178,7 @@ _HTML_LANG = etree.XPath("/html/@lang", smart_strings=False)
 _HEAD_TAGS = ("script", "meta", "link", "title")
 
 
-def _elements(selector: parsel.Selector, *tags: str) -> dict[str, list[Any]]:
+def elements_by_tag(selector: parsel.Selector, *tags: str) -> dict[str, list[Any]]:
     """The page's elements of each of ``tags`` in document order (``//tag``), bare lxml
     elements, found in one walk of the tree."""
     found: dict[str, list[Any]] = {tag: [] for tag in tags}
@@ -195,7 +195,7 @@ def find_json_ld(selector: parsel.Selector, scripts: list[Any] | None = None) ->
     """All JSON-LD objects of the page, in document order, top-level lists and @graph expanded.
     ``scripts``: the page's script elements when already found."""
     if scripts is None:
-        scripts = _elements(selector, "script")["script"]
+        scripts = elements_by_tag(selector, "script")["script"]
     # //script[contains(translate(@type, <ASCII upper>, <ASCII lower>), 'ld+json')]/text()
     texts = [
         str(text)
@@ -285,7 +285,7 @@ def _primary_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- meta / link / html readers
 
 
-def _meta_index(metas: list[Any]) -> dict[str, list[str]]:
+def meta_index(metas: list[Any]) -> dict[str, list[str]]:
     """Lower-cased meta property/name/itemprop -> contents in document order."""
     index: dict[str, list[str]] = {}
     for meta in metas:
@@ -366,11 +366,11 @@ def _meta_sources(
 
 def extract_metadata(selector: parsel.Selector, url: str) -> Metadata:
     """Metadata of the article page ``selector`` fetched from ``url``, each field from its best source."""
-    head = _elements(selector, *_HEAD_TAGS)
+    head = elements_by_tag(selector, *_HEAD_TAGS)
     nodes = find_json_ld(selector, head["script"])
     index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     sources = [("json-ld", _json_ld_fields(node, index)) for node in _primary_nodes(nodes)]
-    meta = _meta_index(head["meta"])
+    meta = meta_index(head["meta"])
     sources += _meta_sources(selector, meta, head["link"])
 
     values: dict[str, Any] = {

@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from newscrawl.dates import _DMY, _ISO, _MDY, _MONTHS, _from_match, _parse, _zone
+from newscrawl.dates import (
+    DAY_MONTH_YEAR, ISO_DATETIME, MONTH_DAY_YEAR, MONTHS, datetime_from_match, parse_date_text, written_zone,
+)
 from newscrawl.extract.authors import article_nodes
 from newscrawl.extract.body import NON_TEXT_TAGS
 
@@ -19,7 +21,7 @@ from newscrawl.extract.body import NON_TEXT_TAGS
 _URL_DATE = re.compile(
     r"(?<![0-9])(?P<year>(?:19|20)\d\d)(?P<sep>[/_-]?)(?P<month>[01]?\d)(?P=sep)(?P<day>[0-3]?\d)(?![0-9])"
 )
-_DATE_WORDS = (_MDY, _DMY)
+_DATE_WORDS = (MONTH_DAY_YEAR, DAY_MONTH_YEAR)
 # A month name or ISO date must start a word: "xDec 23, 2023" or "12023-01-02" is no date.
 _WORD_START = re.compile(r"(?<![\w])")
 _WEEKDAY_WORD = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b", re.I)
@@ -65,7 +67,7 @@ def read_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return _parse(" ".join(text.split()))
+        return parse_date_text(" ".join(text.split()))
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
 
@@ -99,7 +101,7 @@ def text_dates(text: str) -> Iterator[tuple[str, datetime, int]]:
     """(raw, value, start) of the dates written out in ``text`` ("Dec. 23, 2023, 7:58 AM UTC",
     "22 December 2023", "2023-12-22"), in order."""
     found: list[tuple[int, int, str, datetime]] = []
-    for pattern in (*_DATE_WORDS, _ISO):
+    for pattern in (*_DATE_WORDS, ISO_DATETIME):
         pos = 0
         while (match := pattern.search(text, pos)) is not None:
             start = match.start()
@@ -107,19 +109,19 @@ def text_dates(text: str) -> Iterator[tuple[str, datetime, int]]:
             if start and (text[start - 1].isalnum()):
                 continue
             try:
-                month = int(match.group("month")) if pattern is _ISO else _MONTHS.get(match.group("month").lower())
+                month = int(match.group("month")) if pattern is ISO_DATETIME else MONTHS.get(match.group("month").lower())
                 if not month:
                     continue
-                value = _from_match(match, month)
+                value = datetime_from_match(match, month)
             except (ValueError, OverflowError):
                 continue
             raw, end = match.group(0), match.end()
             pos = max(end, pos)
-            if match.group("abbr") and not _zone(match):
+            if match.group("abbr") and not written_zone(match):
                 end = pos = match.start("abbr")  # "1:00 AM Nov": the next word (read again), no zone
                 raw = raw[: end - start]
-            if pattern is not _ISO and not _WEEKDAY_WORD.match(raw):
-                lead = match.start("month" if pattern is _MDY else "day") - start
+            if pattern is not ISO_DATETIME and not _WEEKDAY_WORD.match(raw):
+                lead = match.start("month" if pattern is MONTH_DAY_YEAR else "day") - start
                 raw, start = raw[lead:], start + lead  # "Krell Mar 19, 2020": a name, no weekday
             found.append((start, -end, raw, value))
     last_end = -1

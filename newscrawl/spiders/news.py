@@ -19,7 +19,7 @@ from newscrawl.extract.authors import (
 )
 from newscrawl.extract.body import select
 from newscrawl.extract.links import LinkCandidate, choose_article_links, looks_like_article
-from newscrawl.extract.metadata import Metadata, _elements, _meta_index, find_json_ld
+from newscrawl.extract.metadata import Metadata, elements_by_tag, find_json_ld, meta_index
 from newscrawl.extract.published import PUBLISHED_SOURCES, choose, stated_dates
 from newscrawl.extract.story import page_blocks, standfirst, story_blocks, story_paragraphs
 from newscrawl.extract.title import choose_title, is_site, site_names
@@ -289,8 +289,8 @@ class NewsSpider(SiteSpider):
         """The page's JSON-LD nodes and meta index, read once per page (authors and date both use them)."""
         key = id(sel.root)
         if self._structured_cache[0] != key:
-            head = _elements(sel, "meta", "script")
-            self._structured_cache = (key, (find_json_ld(sel, head["script"]), _meta_index(head["meta"])))
+            head = elements_by_tag(sel, "meta", "script")
+            self._structured_cache = (key, (find_json_ld(sel, head["script"]), meta_index(head["meta"])))
         return self._structured_cache[1]  # type: ignore[return-value]
 
     def _bylines(self, sel: Selector, meta: Metadata, paragraphs: list[str]) -> tuple[list[str], list[str], list[str]]:
