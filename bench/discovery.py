@@ -38,8 +38,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
 from email.utils import format_datetime
 from datetime import datetime, timezone
 from html import escape
@@ -93,8 +91,13 @@ def _served(pages: list[naeb.Page]) -> tuple[dict[str, naeb.Page], int]:
     return served, lost
 
 
+def _href(path: str, base: str = "") -> str:
+    """``base + path`` percent-encoded where a URL needs it, escaped for markup."""
+    return escape(base + quote(path, safe="/:?=&%-._~"))
+
+
 def _teaser(k: int, path: str, title: str) -> str:
-    href, text = escape(quote(path, safe="/:?=&%-._~")), escape(title)
+    href, text = _href(path), escape(title)
     shape = k % 4
     if shape == 0:
         return (f'<article class="story-card"><h2 class="story-card__title"><a href="{href}">{text}</a></h2>'
@@ -129,7 +132,7 @@ def _when(page: naeb.Page) -> datetime:
 
 def _rss(base: str, served: dict[str, naeb.Page]) -> str:
     items = "".join(
-        f"<item><title>{escape(p.title)}</title><link>{escape(base + quote(path, safe='/:?=&%-._~'))}</link>"
+        f"<item><title>{escape(p.title)}</title><link>{_href(path, base)}</link>"
         f"<pubDate>{format_datetime(_when(p))}</pubDate></item>"
         for path, p in served.items()
     )
@@ -139,8 +142,8 @@ def _rss(base: str, served: dict[str, naeb.Page]) -> str:
 
 def _atom(base: str, served: dict[str, naeb.Page]) -> str:
     entries = "".join(
-        f'<entry><title>{escape(p.title)}</title><link rel="alternate" href="{escape(base + quote(path, safe="/:?=&%-._~"))}"/>'
-        f"<id>{escape(base + quote(path, safe='/:?=&%-._~'))}</id><updated>{_when(p).isoformat()}</updated></entry>"
+        f'<entry><title>{escape(p.title)}</title><link rel="alternate" href="{_href(path, base)}"/>'
+        f"<id>{_href(path, base)}</id><updated>{_when(p).isoformat()}</updated></entry>"
         for path, p in served.items()
     )
     return (f'<?xml version="1.0" encoding="utf-8"?><!-- HAND-BUILT (bench/discovery.py) -->'
@@ -152,7 +155,7 @@ def _urlset(base: str, items: list[tuple[str, naeb.Page]], news: bool) -> str:
     ns = ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"' if news else ""
     urls = []
     for path, p in items:
-        loc = escape(base + quote(path, safe="/:?=&%-._~"))
+        loc = _href(path, base)
         extra = (f"<news:news><news:publication><news:name>Site</news:name><news:language>en</news:language>"
                  f"</news:publication><news:publication_date>{_when(p).isoformat()}</news:publication_date>"
                  f"<news:title>{escape(p.title)}</news:title></news:news>") if news else (
